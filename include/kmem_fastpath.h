@@ -1,0 +1,241 @@
+/*
+ * kmem_fastpath.h — the few pieces of kmem's internals that the KMEM_MALLOC
+ * and KMEM_FREE macros inline: the bucket geometry, the page descriptor,
+ * the thread cache and the type record. Included by <kmem.h>; not an API.
+ *
+ * Layouts here may change with any release. The exported symbols carry the
+ * geometry and a layout version in their names (KMEM_ABI), so a program
+ * compiled against a header that does not match the library fails to link
+ * instead of misreading memory.
+ */
+#ifndef KMEM_FASTPATH_H
+#define KMEM_FASTPATH_H
+
+#ifndef KMEM_H
+#error "include <kmem.h>, not kmem_fastpath.h"
+#endif
+
+/* ---- geometry -------------------------------------------------------------
+ * The page: the unit of the arena and of the page-descriptor table. The
+ * 1988 cut-off between buckets and whole pages is two pages
+ * (MAXALLOCSAVE). The smallest piece is 16 bytes, which keeps every piece
+ * 16-byte aligned. */
+#define KMEM_PAGE_SHIFT   12
+#define KMEM_PAGE_SIZE    ((size_t)1 << KMEM_PAGE_SHIFT)
+#define KMEM_MAXALLOCSAVE (2 * KMEM_PAGE_SIZE)
+#define KMEM_MINALLOC     16
+
+/* Buckets are numbered from 1 (0 marks "no bucket" in page descriptors). */
+#if KMEM_THREAD_CACHE
+#define KMEM_ABI_CACHE_(name) name
+#else
+#define KMEM_ABI_CACHE_(name) name##_nc
+#endif
+
+#if KMEM_CLASSES_PER_DOUBLING == 1
+/* The 1988 geometry: powers of two, 16 .. 8192. */
+#define KMEM_NBUCKETS 10
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v1)
+
+static inline unsigned kmem_bucket_index(size_t size)
+{
+    return size <= 16 ? 1u : 61u - (unsigned)__builtin_clzll(size - 1);
+}
+
+static inline size_t kmem_bucket_size(unsigned index)
+{
+    return (size_t)8 << index;
+}
+#elif KMEM_CLASSES_PER_DOUBLING == 4
+/* Four sizes per doubling: 16, 32, 48, 64, then 2^e * (5/4, 6/4, 7/4, 8/4)
+ * up to 8192. Every size is a multiple of 16; the powers of two are kept,
+ * so a request of exactly 2^k is still served from a 2^k-aligned piece. */
+#define KMEM_NBUCKETS 32
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v1)
+
+static inline unsigned kmem_bucket_index(size_t size)
+{
+    if (size <= 64)
+        return size <= 16 ? 1u : (unsigned)((size + 15) >> 4);
+    unsigned e = 63u - (unsigned)__builtin_clzll(size - 1); /* 2^e < size */
+    return 4u * e - 23u + (unsigned)((size - 1) >> (e - 2));
+}
+
+static inline size_t kmem_bucket_size(unsigned index)
+{
+    if (index <= 4)
+        return (size_t)16 * index;
+    unsigned j = index - 5, e = 6 + j / 4;
+    return ((size_t)1 << e) + (size_t)(j % 4 + 1) * ((size_t)1 << (e - 2));
+}
+#else
+#error "KMEM_CLASSES_PER_DOUBLING must be 1 or 4"
+#endif
+
+/* Thread-cache counters kept per type, for this many types (slot 0 unused);
+ * later types are counted in shared counters instead. */
+#define KMEM_TYPE_SLOTS 16
+
+#define KMEM_RELAXED_LOAD(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define KMEM_RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* ---- the type record ------------------------------------------------------
+ * Counters of a type that are not held in thread caches; the true figure is
+ * these plus every thread's slot (src/core/type.c). [A]: atomic. */
+struct kmem_type {
+    const char *ks_shortdesc;    /* [I] name in the statistics */
+    const char *ks_longdesc;     /* [I] one-line description */
+    uint32_t ks_fast;            /* [A] slot the fast path may count in; 0: none */
+    uint32_t ks_slot;            /* [A] thread-cache counter slot, 0: none */
+    uint32_t ks_registered;      /* [A] on the registry list */
+    uint32_t ks_waiters;         /* [A] KM_WAITOK callers asleep at the limit */
+    struct kmem_type *ks_next;   /* [R] registry list */
+    uint64_t ks_limit;           /* [A] bytes, 0 = none */
+    uint64_t ks_calls;           /* [A] allocations */
+    uint64_t ks_frees;           /* [A] frees */
+    uint64_t ks_alloc_bytes;     /* [A] rounded bytes allocated */
+    uint64_t ks_free_bytes;      /* [A] rounded bytes freed */
+    uint64_t ks_req_bytes;       /* [A] requested bytes */
+    uint64_t ks_maxused;         /* [A] high-water of memuse */
+    uint64_t ks_limblocks;       /* [A] requests that found the limit */
+};
+#define KMEM_TYPE_INITIALIZER(shortdesc, longdesc) \
+    { (shortdesc), (longdesc), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+
+/* ---- the page descriptor (the paper's kmemusage), 8 bytes a page ---------- */
+struct kmem_page {
+    uint8_t  ku_kind;     /* 1..KMEM_NBUCKETS: first page of a slab of that
+                             bucket; 0: free or never used; KMEM_KIND_* */
+    uint8_t  ku_freehead; /* slab: index of the first piece on its free list */
+    uint16_t ku_nfree;    /* slab: pieces on its free list */
+    uint32_t ku_word;     /* depends on ku_kind, see src/core/page.h */
+};
+
+/* ---- the thread cache ----------------------------------------------------- */
+struct kmem_tbin {
+    void    *tb_head;     /* first cached piece; each piece's first word
+                             links the next, its second holds the free key */
+    uint32_t tb_count;    /* pieces cached */
+    uint32_t tb_max;      /* most pieces kept (the bucket's high-water) */
+    uint64_t tb_requests; /* allocations served by this bin */
+};
+struct kmem_tstat {
+    uint64_t ts_calls, ts_frees; /* allocations and frees */
+    uint64_t ts_alloc_bytes;     /* rounded sizes allocated */
+    uint64_t ts_req_bytes;       /* requested sizes */
+    int64_t  ts_net;             /* rounded bytes allocated minus freed */
+    int64_t  ts_peak;            /* highest ts_net since the type was sampled */
+};
+struct kmem_tcache {
+    struct kmem_tbin  tc_bins[KMEM_NBUCKETS + 1];   /* [0] unused */
+    struct kmem_tstat tc_stats[KMEM_TYPE_SLOTS];    /* [0] unused */
+    struct kmem_tcache *tc_next, *tc_prev;          /* registry (src/core/tcache.c) */
+    uint32_t tc_state;
+    uint32_t tc_flush_bytes;
+};
+
+/* Read-only after initialization. */
+struct kmem_fastpath {
+    uintptr_t fp_base;                      /* first page of the arena */
+    uintptr_t fp_size;                      /* bytes of pages; 0 before init */
+    const struct kmem_page *fp_pages;       /* descriptor of each page */
+    uintptr_t fp_secret;                    /* free key = secret ^ address */
+    uint32_t fp_magic[KMEM_NBUCKETS + 1];   /* ceil(2^32 / size): divisibility test */
+    uint32_t fp_size_of[KMEM_NBUCKETS + 1]; /* piece size of each bucket */
+};
+
+extern KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
+#if KMEM_THREAD_CACHE
+extern KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
+    __attribute__((tls_model("initial-exec")));
+#else
+/* Built without thread caches (no thread-local storage, as in a kernel):
+ * this one stays empty and every request takes the locked path. */
+extern KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
+#endif
+
+/* Pop a piece of bucket `index` from the thread's cache for `type`, or NULL
+ * when the cache is empty or the type must be counted on the slow path. */
+static inline void *kmem_cache_pop(unsigned index, size_t request,
+                                   struct kmem_type *type)
+{
+    struct kmem_tcache *tc = &KMEM_ABI(kmem_tcache);
+    struct kmem_tbin *bin = &tc->tc_bins[index];
+    void **piece = (void **)bin->tb_head;
+    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_fast);
+    if (piece == NULL || slot == 0)
+        return NULL;
+    bin->tb_head = piece[0];
+    piece[1] = NULL; /* no longer carries the free key */
+    KMEM_RELAXED_STORE(bin->tb_count, bin->tb_count - 1);
+    KMEM_RELAXED_STORE(bin->tb_requests, bin->tb_requests + 1);
+    struct kmem_tstat *st = &tc->tc_stats[slot];
+    size_t rounded = kmem_bucket_size(index);
+    int64_t net = st->ts_net + (int64_t)rounded;
+    KMEM_RELAXED_STORE(st->ts_calls, st->ts_calls + 1);
+    KMEM_RELAXED_STORE(st->ts_alloc_bytes, st->ts_alloc_bytes + rounded);
+    KMEM_RELAXED_STORE(st->ts_req_bytes, st->ts_req_bytes + request);
+    KMEM_RELAXED_STORE(st->ts_net, net);
+    if (net > st->ts_peak)
+        KMEM_RELAXED_STORE(st->ts_peak, net);
+    return piece;
+}
+
+/* Push `ptr` onto the thread's cache if it is the start of a live piece
+ * and the cache has room; return 0 to send the caller to kmem_free (which
+ * also reports bad pointers and double frees). */
+static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
+{
+    const struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
+    uintptr_t off = (uintptr_t)ptr - fp->fp_base;
+    if (off >= fp->fp_size)
+        return 0;
+    unsigned index = fp->fp_pages[off >> KMEM_PAGE_SHIFT].ku_kind;
+    if (index - 1u >= KMEM_NBUCKETS)
+        return 0;
+    uint32_t magic = fp->fp_magic[index];
+    if ((uint32_t)(off & (KMEM_PAGE_SIZE - 1)) * magic >= magic)
+        return 0; /* not the start of a piece */
+    uintptr_t *word = (uintptr_t *)ptr;
+    uintptr_t key = fp->fp_secret ^ (uintptr_t)ptr;
+    if (word[1] == key)
+        return 0; /* already free */
+    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_fast);
+    struct kmem_tcache *tc = &KMEM_ABI(kmem_tcache);
+    struct kmem_tbin *bin = &tc->tc_bins[index];
+    if (slot == 0 || bin->tb_count >= bin->tb_max)
+        return 0;
+    word[0] = (uintptr_t)bin->tb_head;
+    word[1] = key;
+    bin->tb_head = ptr;
+    KMEM_RELAXED_STORE(bin->tb_count, bin->tb_count + 1);
+    struct kmem_tstat *st = &tc->tc_stats[slot];
+    KMEM_RELAXED_STORE(st->ts_frees, st->ts_frees + 1);
+    KMEM_RELAXED_STORE(st->ts_net, st->ts_net - (int64_t)fp->fp_size_of[index]);
+    return 1;
+}
+
+#define KMEM_MALLOC(space, cast, size, type, flags)                          \
+    do {                                                                     \
+        size_t kmem_size_ = (size);                                          \
+        int kmem_flags_ = (flags);                                           \
+        struct kmem_type *kmem_type_ = (type);                               \
+        void *kmem_p_ = 0;                                                   \
+        if (kmem_size_ <= KMEM_MAXALLOCSAVE &&                               \
+            (kmem_flags_ == KM_WAITOK || kmem_flags_ == KM_NOWAIT))          \
+            kmem_p_ = kmem_cache_pop(kmem_bucket_index(kmem_size_),          \
+                                     kmem_size_, kmem_type_);                \
+        if (kmem_p_ == 0)                                                    \
+            kmem_p_ = kmem_malloc(kmem_size_, kmem_type_, kmem_flags_);      \
+        (space) = (cast)kmem_p_;                                             \
+    } while (0)
+
+#define KMEM_FREE(addr, type)                                                \
+    do {                                                                     \
+        void *kmem_a_ = (void *)(addr);                                      \
+        struct kmem_type *kmem_t_ = (type);                                  \
+        if (!kmem_cache_push(kmem_a_, kmem_t_))                              \
+            kmem_free(kmem_a_, kmem_t_);                                     \
+    } while (0)
+
+#endif /* KMEM_FASTPATH_H */

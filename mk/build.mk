@@ -1,0 +1,97 @@
+# mk/build.mk — builds one variant of kmem into $(O): the libraries, the
+# tests and the benchmark programs. The top-level Makefile calls it once per
+# variant (release, sanitizers, geometry, freestanding).
+#
+#   O         output folder                     (build/release)
+#   GEOMETRY  pow2 (the 1988 buckets) | quarter (build/…)
+#   SAN       "" | address | thread            sanitizer for the tests
+#   CACHE     1 | 0                             per-thread caches
+#   FREESTANDING  1: the core over the freestanding platform, compiled with
+#             -ffreestanding, as libkmem-freestanding.a, with its own tests
+
+O        ?= build/release
+GEOMETRY ?= pow2
+SAN      ?=
+CACHE    ?= 1
+CC       ?= cc
+
+CLASSES := $(if $(filter quarter,$(GEOMETRY)),4,$(if $(filter pow2,$(GEOMETRY)),1,$(error GEOMETRY must be pow2 or quarter)))
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wvla -Wundef -Wcast-qual -Wformat=2
+OPT  := -O2 -g
+ifeq ($(SAN),address)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else ifeq ($(SAN),thread)
+  SANFLAGS := -fsanitize=thread
+else
+  SANFLAGS :=
+endif
+
+INC      := -Iinclude -I$(O)/include
+LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS) $(INC)
+# Tests and benchmarks: the same warnings, GNU extensions allowed (threads,
+# clock_gettime), and no hidden visibility.
+APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(SANFLAGS) $(INC) -Itests
+
+CORE_SRC  := $(sort $(wildcard src/core/*.c src/util/*.c))
+FRONT_SRC := src/front/api.c src/front/stats_print.c
+HEADERS   := $(wildcard include/*.h src/*/*.h) $(O)/include/kmem_config.h
+
+ifeq ($(FREESTANDING),1)
+  # No OS headers, no thread-local storage, no C library but memcpy,
+  # memset and memmove (checked by `check-undefined`).
+  CACHE     := 0
+  LIBFLAGS  += -ffreestanding -fno-stack-protector
+  LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/freestanding.c
+  LIBS      := $(O)/lib/libkmem-freestanding.a
+  TEST_SRC  := $(sort $(wildcard tests/freestanding/*.c))
+else
+  LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/posix.c
+  LIBS      := $(O)/lib/libkmem.a $(O)/lib/libkmem.so
+  TEST_SRC  := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
+endif
+LIB_OBJ   := $(patsubst src/%.c,$(O)/obj/%.o,$(LIB_SRC))
+TEST_BIN  := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
+STATIC    := $(firstword $(LIBS))
+
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
+
+.PHONY: all lib tests benches check-undefined
+all: lib tests
+lib: $(LIBS)
+tests: $(TEST_BIN)
+benches: $(BENCH_BIN)
+
+# The freestanding library may need nothing from outside but these.
+check-undefined: $(STATIC)
+	@ld -r -o $(O)/combined.o $(LIB_OBJ)
+	@bad=$$(nm -u $(O)/combined.o | awk '{ print $$NF }' | grep -vxE 'memcpy|memmove|memset|_GLOBAL_OFFSET_TABLE_' || true); \
+	if [ -n "$$bad" ]; then echo "$(STATIC) needs symbols a freestanding core may not:" $$bad; exit 1; fi; \
+	echo "$(STATIC): needs nothing from outside but memcpy, memmove, memset"
+
+$(O)/include/kmem_config.h: mk/build.mk
+	@mkdir -p $(@D)
+	@printf '/* kmem_config.h — how this kmem was built (generated). */\n#ifndef KMEM_CONFIG_H\n#define KMEM_CONFIG_H\n#define KMEM_CLASSES_PER_DOUBLING %s\n#define KMEM_THREAD_CACHE %s\n#endif\n' $(CLASSES) $(CACHE) > $@.tmp
+	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
+
+$(O)/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(LIBFLAGS) -c $< -o $@
+
+$(O)/lib/libkmem.a $(O)/lib/libkmem-freestanding.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/lib/libkmem.so: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libkmem.so -Wl,-z,defs $(SANFLAGS) -o $@ $^ -lpthread
+
+$(O)/tests/%: tests/%.c tests/harness.h $(STATIC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(APPFLAGS) $< -o $@ $(STATIC) -lpthread
+
+$(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(APPFLAGS) -Ibench $< -o $@ $(STATIC) -lpthread

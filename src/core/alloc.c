@@ -1,0 +1,306 @@
+/*
+ * alloc.c — allocation, free and resize across the layers (see alloc.h).
+ *
+ * The common cases are inlined from kmem_fastpath.h (kmem_cache_pop and
+ * kmem_cache_push); everything here is the slow path: refilling or
+ * draining a thread cache, types that are counted in shared counters
+ * (limited types, types beyond the cache's slots), large blocks, and the
+ * checks that turn a bad pointer into a message.
+ */
+#include "alloc.h"
+
+#include "arena.h"
+#include "bucket.h"
+#include "diag.h"
+#include "page.h"
+#include "tcache.h"
+#include "type.h"
+
+/* ---- what a pointer is -------------------------------------------------- */
+
+struct block {
+    bool     bl_small;
+    unsigned bl_bucket; /* small: its bucket */
+    uint32_t bl_page;   /* large: its first page */
+    uint32_t bl_npages; /* large: its pages */
+    size_t   bl_size;   /* usable bytes */
+};
+
+/* Find the live block starting at ptr, or report and abort. */
+static struct block classify(const void *ptr, const struct kmem_type *type,
+                             const char *who)
+{
+    struct block blk = { false, 0, 0, 0, 0 };
+    uint32_t page = kmem_page_index(ptr);
+    if (page == KMEM_NO_PAGE)
+        kmem_bad_pointer(who, ptr, type, "pointer was not allocated by kmem (outside its arena)");
+    const struct kmem_page *d = kmem_page_of(page);
+    unsigned kind = d->ku_kind;
+    if (kind == KMEM_KIND_SLAB_TAIL)
+        kind = kmem_page_of(page - d->ku_word)->ku_kind;
+    if (kmem_kind_is_slab(kind)) {
+        struct kmem_piece_place pl = kmem_piece_locate(kind, page, (uintptr_t)ptr);
+        if (!pl.pp_exact)
+            kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
+        if (((const uintptr_t *)ptr)[1] == kmem_free_key(ptr))
+            kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
+        blk.bl_small = true;
+        blk.bl_bucket = kind;
+        blk.bl_size = kmem_classes[kind].kc_size;
+    } else if (kind == KMEM_KIND_LARGE) {
+        if (ptr != kmem_page_addr(page))
+            kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
+        blk.bl_page = page;
+        blk.bl_npages = d->ku_word;
+        blk.bl_size = (size_t)d->ku_word << KMEM_PAGE_SHIFT;
+    } else if (kind == KMEM_KIND_LARGE_TAIL) {
+        kmem_bad_pointer(who, ptr, type, "pointer is inside a large block, not at its start");
+    } else if (kind == KMEM_KIND_FREE) {
+        kmem_bad_pointer(who, ptr, type,
+                         "pointer is in free pages (already freed, or never allocated)");
+    } else {
+        kmem_bad_pointer(who, ptr, type, "page descriptor is damaged");
+    }
+    return blk;
+}
+
+/* ---- allocation --------------------------------------------------------- */
+
+size_t kmem_max_request(void)
+{
+    return (size_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT;
+}
+
+static void *exhausted(size_t size, struct kmem_type *type, int flags, const char *who)
+{
+    if (flags & KM_WAITOK)
+        kmem_bad_request(who, size, type,
+                         "out of memory: the arena is exhausted and KM_WAITOK cannot be met");
+    return NULL;
+}
+
+/* A piece of bucket b from the thread cache (or, without one, straight
+ * from the bucket), counted for the type unless `counted` already. */
+static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool counted)
+{
+    struct kmem_tcache *tc = kmem_tcache_get();
+    if (tc != NULL) {
+        struct kmem_tbin *bin = &tc->tc_bins[b];
+        if (bin->tb_head == NULL) {
+            kmem_type_sample(type);
+            if (!kmem_tcache_refill(tc, b))
+                return NULL;
+        }
+        if (!counted && KMEM_RELAXED_LOAD(type->ks_fast) != 0)
+            return kmem_cache_pop(b, size, type);
+        void **piece = bin->tb_head;
+        bin->tb_head = piece[0];
+        piece[1] = NULL;
+        KMEM_RELAXED_STORE(bin->tb_count, bin->tb_count - 1);
+        KMEM_RELAXED_STORE(bin->tb_requests, bin->tb_requests + 1);
+        if (!counted)
+            kmem_type_count_alloc(type, kmem_classes[b].kc_size, size);
+        return piece;
+    }
+    void *chain;
+    if (kmem_bucket_take(b, 1, &chain) == 0)
+        return NULL;
+    ((void **)chain)[1] = NULL;
+    __atomic_fetch_add(&kmem_buckets[b].kb_calls, 1, __ATOMIC_RELAXED);
+    if (!counted)
+        kmem_type_count_alloc(type, kmem_classes[b].kc_size, size);
+    return chain;
+}
+
+static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int flags,
+                         const char *who)
+{
+    if (!kmem_ensure_init())
+        return exhausted(size, type, flags, who);
+    kmem_type_ensure(type);
+    size_t rounded = kmem_classes[b].kc_size;
+    int admit = kmem_type_admit(type, rounded, size, true, flags, who);
+    if (admit == KMEM_ADMIT_REFUSED)
+        return NULL;
+    void *p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED);
+    if (p == NULL) {
+        kmem_reclaim_all();
+        p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED);
+    }
+    if (p == NULL) {
+        if (admit == KMEM_ADMIT_COUNTED)
+            kmem_type_unadmit(type, rounded, true);
+        return exhausted(size, type, flags, who);
+    }
+    if (flags & KM_ZERO)
+        __builtin_memset(p, 0, rounded);
+    return p;
+}
+
+static void *alloc_large(size_t size, struct kmem_type *type, int flags, const char *who)
+{
+    if (!kmem_ensure_init())
+        return exhausted(size, type, flags, who);
+    if (size > kmem_max_request()) {
+        if (flags & KM_WAITOK)
+            kmem_bad_request(who, size, type,
+                             "request is larger than the arena; KM_WAITOK can never be met");
+        return NULL;
+    }
+    uint32_t npages = (uint32_t)((size + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
+    size_t rounded = (size_t)npages << KMEM_PAGE_SHIFT;
+    kmem_type_ensure(type);
+    int admit = kmem_type_admit(type, rounded, size, true, flags, who);
+    if (admit == KMEM_ADMIT_REFUSED)
+        return NULL;
+    struct kmem_page head = { KMEM_KIND_LARGE, 0, 0, npages };
+    bool zeroed = false;
+    uint32_t page = kmem_arena_alloc(npages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
+    if (page == KMEM_NO_PAGE) {
+        kmem_reclaim_all();
+        page = kmem_arena_alloc(npages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
+    }
+    if (page == KMEM_NO_PAGE) {
+        if (admit == KMEM_ADMIT_COUNTED)
+            kmem_type_unadmit(type, rounded, true);
+        return exhausted(size, type, flags, who);
+    }
+    if (admit == KMEM_ADMIT_FREE)
+        kmem_type_count_alloc(type, rounded, size);
+    void *p = kmem_page_addr(page);
+    if ((flags & KM_ZERO) && !zeroed)
+        __builtin_memset(p, 0, rounded);
+    return p;
+}
+
+void *kmem_alloc(size_t size, struct kmem_type *type, int flags, const char *who)
+{
+    if (size <= KMEM_MAXALLOCSAVE) {
+        unsigned b = kmem_bucket_index(size);
+        if (!(flags & KM_ZERO)) {
+            void *p = kmem_cache_pop(b, size, type);
+            if (p != NULL)
+                return p;
+        }
+        return alloc_small(b, size, type, flags, who);
+    }
+    return alloc_large(size, type, flags, who);
+}
+
+/* ---- free ----------------------------------------------------------------- */
+
+static void free_small(void *ptr, unsigned b, struct kmem_type *type)
+{
+    struct kmem_tcache *tc = kmem_tcache_get();
+    uintptr_t *w = ptr;
+    if (tc != NULL) {
+        struct kmem_tbin *bin = &tc->tc_bins[b];
+        if (bin->tb_count >= bin->tb_max) {
+            kmem_type_sample(type);
+            kmem_tcache_drain(tc, b, bin->tb_max / 2);
+        }
+        if (KMEM_RELAXED_LOAD(type->ks_fast) != 0 && kmem_cache_push(ptr, type))
+            return;
+        w[0] = (uintptr_t)bin->tb_head;
+        w[1] = kmem_free_key(ptr);
+        bin->tb_head = ptr;
+        KMEM_RELAXED_STORE(bin->tb_count, bin->tb_count + 1);
+    } else {
+        w[1] = kmem_free_key(ptr);
+        kmem_bucket_give(b, ptr, 1);
+    }
+    kmem_type_count_free(type, kmem_classes[b].kc_size);
+}
+
+void kmem_dealloc(void *ptr, struct kmem_type *type, const char *who)
+{
+    if (ptr == NULL)
+        return;
+    if (kmem_cache_push(ptr, type))
+        return;
+    struct block blk = classify(ptr, type, who);
+    kmem_type_ensure(type);
+    if (blk.bl_small) {
+        free_small(ptr, blk.bl_bucket, type);
+        return;
+    }
+    /* Checked again under the arena lock: two threads freeing one block. */
+    if (kmem_arena_free_block(blk.bl_page) == 0)
+        kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
+    kmem_type_count_free(type, blk.bl_size);
+}
+
+/* ---- resize --------------------------------------------------------------- */
+
+/* Resize a large block without moving it; false if it cannot be. */
+static bool resize_in_place(const struct block *blk, size_t size,
+                            struct kmem_type *type, int flags, const char *who)
+{
+    uint32_t npages = (uint32_t)((size + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
+    size_t old_bytes = blk->bl_size, new_bytes = (size_t)npages << KMEM_PAGE_SHIFT;
+    if (npages == blk->bl_npages)
+        return true;
+    if (npages < blk->bl_npages) {
+        kmem_arena_shrink(blk->bl_page, blk->bl_npages, npages);
+        kmem_type_count_resize(type, old_bytes, new_bytes);
+        return true;
+    }
+    int admit = kmem_type_admit(type, new_bytes - old_bytes, 0, false, flags, who);
+    if (admit == KMEM_ADMIT_REFUSED)
+        return false;
+    bool zeroed = false;
+    if (!kmem_arena_grow(blk->bl_page, blk->bl_npages, npages, &zeroed)) {
+        if (admit == KMEM_ADMIT_COUNTED)
+            kmem_type_unadmit(type, new_bytes - old_bytes, false);
+        return false;
+    }
+    if (admit == KMEM_ADMIT_FREE)
+        kmem_type_count_resize(type, old_bytes, new_bytes);
+    if ((flags & KM_ZERO) && !zeroed)
+        __builtin_memset((char *)kmem_page_addr(blk->bl_page) + old_bytes, 0,
+                         new_bytes - old_bytes);
+    return true;
+}
+
+void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
+                  const char *who)
+{
+    if (ptr == NULL)
+        return kmem_alloc(size, type, flags, who);
+    struct block blk = classify(ptr, type, who);
+    kmem_type_ensure(type);
+    if (blk.bl_small && size <= KMEM_MAXALLOCSAVE && kmem_bucket_index(size) == blk.bl_bucket)
+        return ptr;
+    if (!blk.bl_small && size > KMEM_MAXALLOCSAVE && size <= kmem_max_request() &&
+        resize_in_place(&blk, size, type, flags, who))
+        return ptr;
+    void *q = kmem_alloc(size, type, flags & ~KM_ZERO, who);
+    if (q == NULL)
+        return NULL;
+    __builtin_memcpy(q, ptr, blk.bl_size < size ? blk.bl_size : size);
+    if (flags & KM_ZERO) {
+        size_t usable = kmem_block_usable(q, type, who);
+        if (usable > blk.bl_size)
+            __builtin_memset((char *)q + blk.bl_size, 0, usable - blk.bl_size);
+    }
+    kmem_dealloc(ptr, type, who);
+    return q;
+}
+
+size_t kmem_block_usable(const void *ptr, const struct kmem_type *type, const char *who)
+{
+    if (ptr == NULL)
+        return 0;
+    return classify(ptr, type, who).bl_size;
+}
+
+size_t kmem_reclaim_all(void)
+{
+    if (kmem_max_request() == 0)
+        return 0;
+    kmem_tcache_flush_self();
+    uint64_t slabs = kmem_buckets_reclaim(0);
+    (void)slabs; /* their pages are now dirty runs, purged next */
+    uint64_t pages = kmem_arena_purge_all();
+    return (size_t)(pages << KMEM_PAGE_SHIFT);
+}

@@ -1,0 +1,30 @@
+/*
+ * alloc.h — allocation, free and resize, in terms of the layers below:
+ * thread caches and buckets for small requests, page runs for large ones,
+ * and the type's counters and limit for both. The front ends (kmem_* API,
+ * C library malloc) add only argument checks and their own error
+ * conventions. `who` names the public function for messages.
+ */
+#ifndef KMEM_ALLOC_H
+#define KMEM_ALLOC_H
+
+#include "config.h"
+
+/* Start kmem if it has not started; false if no arena could be had. */
+bool kmem_ensure_init(void);
+
+/* Largest request that could ever be met (the arena's size). 0 before init. */
+size_t kmem_max_request(void);
+
+/* flags: KM_WAITOK or KM_NOWAIT, optionally KM_ZERO (checked by callers). */
+void *kmem_alloc(size_t size, struct kmem_type *type, int flags, const char *who);
+void kmem_dealloc(void *ptr, struct kmem_type *type, const char *who);
+void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
+                  const char *who);
+/* Usable size of a live block; aborts for a pointer that is not one. */
+size_t kmem_block_usable(const void *ptr, const struct kmem_type *type, const char *who);
+
+/* Give back everything free now (see kmem_trim). */
+size_t kmem_reclaim_all(void);
+
+#endif /* KMEM_ALLOC_H */

@@ -1,0 +1,137 @@
+/*
+ * arena.h — the arena: one reserved range of address space, a descriptor
+ * per page, and runs of free pages (find, split, coalesce, give back).
+ *
+ * Free runs are either dirty (their pages may still be resident) or clean
+ * (given back to the system; they read as zero where the platform says
+ * so). Runs of the same state coalesce; a dirty run becomes clean when it
+ * is purged. Each free run has a record (struct kmem_run) on a size-binned
+ * list, so finding a run of n pages looks at a bitmap of non-empty bins,
+ * never at the arena.
+ *
+ * All functions take the arena lock themselves unless named *_locked.
+ * Lock order: bucket locks, then the arena lock.
+ */
+#ifndef KMEM_ARENA_H
+#define KMEM_ARENA_H
+
+#include "config.h"
+#include "lock.h"
+#include "page.h"
+
+#define KMEM_RUN_DIRTY 0
+#define KMEM_RUN_CLEAN 1
+#define KMEM_RUN_BINS  168 /* 64 exact sizes, then 4 bins per doubling to 2^32 */
+#define KMEM_RUN_BINWORDS ((KMEM_RUN_BINS + 63) / 64)
+#define KMEM_NO_PAGE UINT32_MAX
+
+/* A free run of pages. Records are numbered from 1; 0 means none. */
+struct kmem_run {
+    uint32_t rn_page;   /* first page */
+    uint32_t rn_npages; /* length in pages; 0 while the record is unused */
+    uint32_t rn_next;   /* bin list, or the unused-record list */
+    uint32_t rn_prev;
+    uint32_t rn_newer;  /* dirty runs, oldest to newest */
+    uint32_t rn_older;
+    uint8_t  rn_state;  /* KMEM_RUN_DIRTY / KMEM_RUN_CLEAN */
+    uint8_t  rn_bin;
+    uint16_t rn_pad;
+    uint32_t rn_stamp;  /* when it became dirty, milliseconds (wraps) */
+};
+
+/* A range of address space committed on demand, in KMEM_COMMIT_STEP steps. */
+struct kmem_commit {
+    char  *cm_base;
+    size_t cm_done;  /* bytes committed */
+    size_t cm_limit; /* bytes reserved */
+};
+
+struct kmem_arena {
+    kmem_lock ka_lock;
+    uintptr_t ka_base;          /* [I] address of page 0 */
+    uint32_t ka_npages;         /* [I] pages in the arena */
+    uint32_t ka_runs_max;       /* [I] run records that fit */
+    struct kmem_page *ka_pages; /* [I] descriptor table */
+    struct kmem_run *ka_runs;   /* [I] run records, [0] unused */
+    struct kmem_commit ka_commit_pages; /* [L] data pages */
+    struct kmem_commit ka_commit_table; /* [L] descriptors */
+    struct kmem_commit ka_commit_runs;  /* [L] run records */
+    uint32_t ka_runs_used;      /* [L] records ever taken */
+    uint32_t ka_run_unused;     /* [L] first unused record */
+    uint32_t ka_high;           /* [L] pages below this have been used */
+    uint32_t ka_dirty_oldest;   /* [L] dirty runs by age */
+    uint32_t ka_dirty_newest;   /* [L] */
+    uint32_t ka_bins[2][KMEM_RUN_BINS];         /* [L] first run of each bin */
+    uint64_t ka_binmap[2][KMEM_RUN_BINWORDS];   /* [L] non-empty bins */
+    uint64_t ka_free_pages[2];  /* [L] pages in dirty / clean runs */
+    uint64_t ka_large_pages;    /* [L] pages of live large blocks */
+    uint64_t ka_large_blocks;   /* [L] live large blocks */
+    uint64_t ka_slab_pages;     /* [L] pages cut into pieces */
+    uint64_t ka_runs_live;      /* [L] free runs */
+    uint64_t ka_decommit_calls; /* [L] */
+    uint64_t ka_decommit_bytes; /* [L] */
+    uint64_t ka_commit_calls;   /* [L] */
+    uint64_t ka_dirty_max;      /* [L] pages of dirty runs kept; 0: derive */
+    bool ka_zeroes;             /* [I] decommitted pages read as zero */
+};
+
+extern struct kmem_arena kmem_arena;
+
+/* Lay the arena over a reservation of `size` bytes at `base` (aligned to
+ * KMEM_COMMIT_STEP). Returns false if it is too small to be useful. */
+bool kmem_arena_init(void *base, size_t size);
+
+static inline struct kmem_page *kmem_page_of(uint32_t page)
+{
+    return &kmem_arena.ka_pages[page];
+}
+static inline void *kmem_page_addr(uint32_t page)
+{
+    return (void *)(kmem_arena.ka_base + ((uintptr_t)page << KMEM_PAGE_SHIFT));
+}
+/* Page index of an address, or KMEM_NO_PAGE outside the arena. */
+static inline uint32_t kmem_page_index(const void *ptr)
+{
+    uintptr_t off = (uintptr_t)ptr - kmem_arena.ka_base;
+    if (off >= ((uintptr_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT))
+        return KMEM_NO_PAGE;
+    return (uint32_t)(off >> KMEM_PAGE_SHIFT);
+}
+
+/*
+ * Take npages contiguous pages and mark them: the first with `head`, each
+ * later page i (1..npages-1) with kind `tail_kind` and ku_word i. Returns
+ * the first page, or KMEM_NO_PAGE when the arena has no such run. *zeroed
+ * tells whether the pages are known to read as zero.
+ */
+uint32_t kmem_arena_alloc(uint32_t npages, struct kmem_page head,
+                          uint8_t tail_kind, bool *zeroed);
+
+/* Free the large block whose first page is `page`, checking under the lock
+ * that it is one. Returns its page count, or 0 if `page` is not the first
+ * page of a live large block. */
+uint32_t kmem_arena_free_block(uint32_t page);
+
+/* Give pages [page, page+npages) back; they become a dirty free run. */
+void kmem_arena_free(uint32_t page, uint32_t npages);
+void kmem_arena_free_locked(uint32_t page, uint32_t npages);
+
+/* Large blocks in place: extend the block at `page` from old to new pages
+ * if the pages after it are free (returns false otherwise; *zeroed as for
+ * alloc, for the added pages); or shrink it, freeing its tail. */
+bool kmem_arena_grow(uint32_t page, uint32_t old_npages, uint32_t new_npages,
+                     bool *zeroed);
+void kmem_arena_shrink(uint32_t page, uint32_t old_npages, uint32_t new_npages);
+
+/* Give back dirty runs: all of them (returns pages given back). */
+uint64_t kmem_arena_purge_all(void);
+
+void kmem_arena_lock_all(void);   /* fork: prepare */
+void kmem_arena_unlock_all(bool child);
+
+void kmem_arena_stats_locked(struct kmem_arena_stats *out);
+/* Check descriptors, run records and bins against each other. Returns the
+ * number of failures. Caller holds no lock; takes the arena lock. */
+int kmem_arena_check(void);
+
+#endif /* KMEM_ARENA_H */

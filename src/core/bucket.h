@@ -1,0 +1,85 @@
+/*
+ * bucket.h — buckets: the size classes, the slabs (runs of pages cut into
+ * pieces of one size) that serve them, and each slab's free list.
+ *
+ * A slab's free list lives in its pieces (the first word of a free piece
+ * is the index of the next) and in its first page's descriptor (ku_nfree,
+ * ku_freehead). Slabs with free pieces are chained through ku_word on the
+ * bucket's partial list; pieces are taken from the first slab on it, so a
+ * slab leaves the list from the front when its last piece is taken and
+ * joins at the front when a piece comes back to a full slab.
+ *
+ * Invariants, per bucket (under kb_lock):
+ *   kb_slabs * kc_pieces == pieces handed out + pieces cached + kb_free
+ *   kb_free == sum of ku_nfree over the slabs on the partial list
+ *   kb_empty == slabs on the list with ku_nfree == kc_pieces
+ *
+ * Every free piece, wherever it is, carries the free key in its second
+ * word (kmem_free_key), which is how a double free is caught.
+ */
+#ifndef KMEM_BUCKET_H
+#define KMEM_BUCKET_H
+
+#include "config.h"
+#include "lock.h"
+
+struct kmem_class {
+    uint32_t kc_size;    /* piece size */
+    uint32_t kc_pages;   /* pages per slab */
+    uint32_t kc_pieces;  /* pieces per slab, at most KMEM_SLAB_MAXPIECES */
+    uint32_t kc_highwat; /* most pieces a thread cache keeps */
+    uint32_t kc_batch;   /* pieces moved per exchange with a thread cache */
+};
+
+struct kmem_bucket {
+    kmem_lock kb_lock;
+    uint32_t kb_partial;  /* [L] first slab with free pieces: page + 1; 0 none */
+    uint64_t kb_slabs;    /* [L] slabs held */
+    uint64_t kb_free;     /* [L] pieces on slab free lists */
+    uint64_t kb_empty;    /* [L] slabs whose pieces are all free */
+    uint64_t kb_calls;    /* [A] allocations not counted by a thread cache */
+} __attribute__((aligned(64)));
+
+extern struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
+extern struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
+
+static inline uintptr_t kmem_free_key(const void *piece)
+{
+    return KMEM_ABI(kmem_fastpath).fp_secret ^ (uintptr_t)piece;
+}
+
+/* Fill kmem_classes (and the fast path's tables). */
+void kmem_buckets_init(void);
+
+/*
+ * Take up to n pieces of bucket b, carving a new slab if none is free.
+ * They are returned as a chain linked through their first word, each still
+ * carrying the free key. Returns how many were taken; 0 when the arena is
+ * exhausted.
+ */
+uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **chain);
+
+/* Return a chain of n pieces of bucket b (linked through their first word,
+ * the last link ignored; each carrying the free key). */
+void kmem_bucket_give(unsigned b, void *chain, uint32_t n);
+
+/* Release slabs whose pieces are all free, keeping at most `keep` of them
+ * per bucket. Returns the bytes of slabs released. */
+uint64_t kmem_buckets_reclaim(uint32_t keep);
+
+/* The slab a piece lies in: its first page, and the piece's index. */
+struct kmem_piece_place {
+    uint32_t pp_slab;  /* first page of the slab */
+    uint32_t pp_index; /* piece index within the slab */
+    bool pp_exact;     /* the address is the start of that piece */
+};
+struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t addr);
+
+void kmem_buckets_lock_all(void);
+void kmem_buckets_unlock_all(bool child);
+
+/* Check each bucket's lists and counters (see the invariants above);
+ * `cached[b]` is the number of pieces thread caches hold. */
+int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1]);
+
+#endif /* KMEM_BUCKET_H */

@@ -1,0 +1,42 @@
+/*
+ * config.h — kmem's internal constants and tunables, each with its
+ * constraint. The geometry shared with the macros (page size, buckets)
+ * lives in include/kmem_fastpath.h; this file includes it.
+ */
+#ifndef KMEM_CONFIG_INTERNAL_H
+#define KMEM_CONFIG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kmem.h"
+
+#define KMEM_PAGE_MASK (KMEM_PAGE_SIZE - 1)
+
+/* Largest arena: page indices are 32 bits, and the last values are kept
+ * for markers. 8 TiB = 2^31 pages. */
+#define KMEM_ARENA_MAX ((uint64_t)8 << 40)
+/* Smallest arena kmem accepts after halving a refused reservation. */
+#define KMEM_ARENA_MIN ((uint64_t)64 << 20)
+
+/* Address space is made usable in steps of this many bytes (a power of
+ * two), so the arena stays one mapping however it grows. */
+#define KMEM_COMMIT_STEP ((size_t)2 << 20)
+
+/* A slab holds at most this many pieces: ku_freehead is one byte. */
+#define KMEM_SLAB_MAXPIECES 256
+
+/* Thread caches: each bin keeps at most about this many bytes, and at
+ * least / at most this many pieces. One exchange with the shared bucket
+ * moves half a bin. */
+#define KMEM_TCACHE_BIN_BYTES  (32u << 10)
+#define KMEM_TCACHE_BIN_MIN    4u
+#define KMEM_TCACHE_BIN_MAX    256u
+
+/* Free pages kept resident for reuse before the oldest are given back:
+ * at least this many bytes, or this fraction (1/n) of the memory in use. */
+#define KMEM_DIRTY_MIN_BYTES   ((size_t)16 << 20)
+#define KMEM_DIRTY_FRACTION    4u
+
+#endif /* KMEM_CONFIG_INTERNAL_H */

@@ -1,0 +1,26 @@
+/*
+ * diag.h — fatal diagnostics: one line on the error output, then abort.
+ * kmem stops rather than continue on a heap it can no longer trust.
+ */
+#ifndef KMEM_DIAG_H
+#define KMEM_DIAG_H
+
+#include <stddef.h>
+
+struct kmem_type;
+
+/* "kmem: <who>(<ptr>, type "<name>"): <why>" and abort. type may be NULL. */
+_Noreturn void kmem_bad_pointer(const char *who, const void *ptr,
+                                const struct kmem_type *type, const char *why);
+
+/* "kmem: <who>(<size> bytes, type "<name>"): <why>" and abort. */
+_Noreturn void kmem_bad_request(const char *who, size_t size,
+                                const struct kmem_type *type, const char *why);
+
+/* An internal invariant failed: "kmem: internal error: <what>" and abort. */
+_Noreturn void kmem_panic(const char *what);
+
+/* Like kmem_panic, but returns: for kmem_check(), which counts failures. */
+void kmem_complain(const char *what, unsigned long long a, unsigned long long b);
+
+#endif /* KMEM_DIAG_H */

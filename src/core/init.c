@@ -1,0 +1,146 @@
+/*
+ * init.c — starting kmem: choosing and reserving the arena, filling the
+ * fast path's tables, and keeping the locks sane across fork().
+ */
+#include "init.h"
+
+#include "../platform/platform.h"
+#include "alloc.h"
+#include "arena.h"
+#include "bucket.h"
+#include "lock.h"
+#include "tcache.h"
+#include "type.h"
+
+KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
+
+static kmem_lock init_lock = KMEM_LOCK_INIT;
+static uint32_t started;      /* [A] 1 once the arena is ready */
+static uint32_t start_failed; /* [init_lock] no reservation could be had */
+
+/* "64G", "512M", "1T", "4096", "2k": bytes, or 0 if not understood. */
+uint64_t kmem_parse_size(const char *text)
+{
+    if (text == NULL || *text < '0' || *text > '9')
+        return 0;
+    uint64_t v = 0;
+    for (; *text >= '0' && *text <= '9'; text++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*text - '0');
+    }
+    unsigned shift = 0;
+    switch (*text) {
+    case 'k': case 'K': shift = 10; text++; break;
+    case 'm': case 'M': shift = 20; text++; break;
+    case 'g': case 'G': shift = 30; text++; break;
+    case 't': case 'T': shift = 40; text++; break;
+    default: break;
+    }
+    if (*text == 'i' || *text == 'I') /* "64GiB" */
+        text++;
+    if (*text == 'b' || *text == 'B')
+        text++;
+    if (*text != '\0' || (shift != 0 && v > (UINT64_MAX >> shift)))
+        return 0;
+    return v << shift;
+}
+
+static void warn(const char *a, const char *b)
+{
+    kmem_os_write_error("kmem: ", 6);
+    for (const char *s = a; *s; s++)
+        kmem_os_write_error(s, 1);
+    for (const char *s = b; *s; s++)
+        kmem_os_write_error(s, 1);
+    kmem_os_write_error("\n", 1);
+}
+
+static void fork_prepare(void)
+{
+    kmem_types_lock_all();
+    kmem_tcache_lock_all();
+    kmem_buckets_lock_all();
+    kmem_arena_lock_all();
+}
+
+static void fork_parent(void)
+{
+    kmem_arena_unlock_all(false);
+    kmem_buckets_unlock_all(false);
+    kmem_tcache_unlock_all();
+    kmem_types_unlock_all(false);
+}
+
+static void fork_child(void)
+{
+    kmem_arena_unlock_all(true);
+    kmem_buckets_unlock_all(true);
+    kmem_types_unlock_all(true);
+    kmem_tcache_after_fork_child();
+}
+
+/* Lay out everything over a reservation. init_lock held. */
+static int start_locked(uint64_t want)
+{
+    if (want == 0) {
+        const char *env = kmem_os_getenv("KMEM_ARENA_SIZE");
+        if (env != NULL) {
+            want = kmem_parse_size(env);
+            if (want == 0)
+                warn("KMEM_ARENA_SIZE not understood, using the default: ", env);
+        }
+    }
+    if (want == 0)
+        want = kmem_os_default_reserve();
+    if (want > KMEM_ARENA_MAX)
+        want = KMEM_ARENA_MAX;
+    if (want < KMEM_ARENA_MIN)
+        want = KMEM_ARENA_MIN;
+    want = (want + KMEM_COMMIT_STEP - 1) & ~(uint64_t)(KMEM_COMMIT_STEP - 1);
+
+    void *base = NULL;
+    size_t granted = 0;
+    /* ulimit -v or valgrind may refuse a large reservation: ask for less. */
+    for (uint64_t size = want; size >= KMEM_ARENA_MIN; size /= 2) {
+        base = kmem_os_reserve((size_t)size, KMEM_COMMIT_STEP, &granted);
+        if (base != NULL)
+            break;
+    }
+    if (base == NULL || !kmem_arena_init(base, granted))
+        return KMEM_ERR_NOMEM;
+
+    struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
+    kmem_buckets_init();
+    fp->fp_secret = (uintptr_t)(kmem_os_random() | 1);
+    fp->fp_pages = kmem_arena.ka_pages;
+    fp->fp_base = kmem_arena.ka_base;
+    (void)kmem_os_at_fork(fork_prepare, fork_parent, fork_child);
+    __atomic_store_n(&fp->fp_size, (uintptr_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT,
+                     __ATOMIC_RELEASE);
+    __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
+    return KMEM_OK;
+}
+
+int kmem_start(uint64_t arena_size)
+{
+    kmem_lock_acquire(&init_lock);
+    int rc = KMEM_ERR_BUSY;
+    if (!__atomic_load_n(&started, __ATOMIC_RELAXED)) {
+        rc = start_locked(arena_size);
+        start_failed = rc != KMEM_OK;
+    }
+    kmem_lock_release(&init_lock);
+    return rc;
+}
+
+bool kmem_ensure_init(void)
+{
+    if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))
+        return true;
+    kmem_lock_acquire(&init_lock);
+    if (!__atomic_load_n(&started, __ATOMIC_RELAXED) && !start_failed)
+        start_failed = start_locked(0) != KMEM_OK;
+    kmem_lock_release(&init_lock);
+    return __atomic_load_n(&started, __ATOMIC_ACQUIRE);
+}

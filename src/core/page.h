@@ -1,0 +1,38 @@
+/*
+ * page.h — what a page descriptor (struct kmem_page, the paper's kmemusage)
+ * says, by kind. The struct itself is in include/kmem_fastpath.h because
+ * the free macro reads ku_kind.
+ *
+ *   ku_kind                  ku_word                      other fields
+ *   1..KMEM_NBUCKETS         next slab of the bucket's    ku_nfree, ku_freehead:
+ *   (first page of a slab)   partial list, page index+1;  the slab's free list
+ *                            0 = last or not listed
+ *   KMEM_KIND_SLAB_TAIL      pages back to the slab's first page
+ *   KMEM_KIND_LARGE          the block's page count
+ *   KMEM_KIND_LARGE_TAIL     pages back to the block's first page
+ *   KMEM_KIND_FREE (0)       first and last page of a free run: its run
+ *                            record; every other page: 0
+ *
+ * Invariant: every page of the arena has exactly one of these meanings at
+ * any time the arena lock is free, so a descriptor alone tells whether a
+ * pointer is the start of a live block.
+ */
+#ifndef KMEM_PAGE_H
+#define KMEM_PAGE_H
+
+#include "config.h"
+
+#define KMEM_KIND_FREE       0x00
+#define KMEM_KIND_SLAB_TAIL  0xF0
+#define KMEM_KIND_LARGE      0xF1
+#define KMEM_KIND_LARGE_TAIL 0xF2
+
+_Static_assert(sizeof(struct kmem_page) == 8, "8 bytes of descriptor per page");
+_Static_assert(KMEM_NBUCKETS < KMEM_KIND_SLAB_TAIL, "bucket indices fit below the kinds");
+
+static inline bool kmem_kind_is_slab(unsigned kind)
+{
+    return kind - 1u < KMEM_NBUCKETS;
+}
+
+#endif /* KMEM_PAGE_H */

@@ -1,0 +1,74 @@
+/*
+ * stats.c — see stats.h.
+ */
+#include "stats.h"
+
+#include "arena.h"
+#include "bucket.h"
+#include "diag.h"
+#include "tcache.h"
+#include "type.h"
+
+static void fill_bucket(unsigned b, uint64_t cached, uint64_t requests,
+                        struct kmem_bucket_stats *out)
+{
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    struct kmem_class *c = &kmem_classes[b];
+    kmem_lock_acquire(&kb->kb_lock);
+    uint64_t slabs = kb->kb_slabs, free = kb->kb_free;
+    kmem_lock_release(&kb->kb_lock);
+    uint64_t carved = slabs * c->kc_pieces;
+    out->size = c->kc_size;
+    out->cached = cached;
+    out->free = free + cached;
+    /* Caches are read a moment apart from the bucket: never report less
+     * than nothing in use. */
+    out->inuse = carved > out->free ? carved - out->free : 0;
+    out->requests = requests + __atomic_load_n(&kb->kb_calls, __ATOMIC_RELAXED);
+    out->highwat = c->kc_highwat;
+    out->slabs = slabs;
+    out->slab_pages = c->kc_pages;
+}
+
+void kmem_collect_bucket(unsigned b, struct kmem_bucket_stats *out)
+{
+    uint64_t cached[KMEM_NBUCKETS + 1], requests[KMEM_NBUCKETS + 1];
+    kmem_tcache_sum_bins(cached, requests);
+    fill_bucket(b, cached[b], requests[b], out);
+}
+
+void kmem_collect_arena(struct kmem_arena_stats *out)
+{
+    uint64_t cached[KMEM_NBUCKETS + 1], requests[KMEM_NBUCKETS + 1];
+    kmem_tcache_sum_bins(cached, requests);
+    uint64_t small = 0;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        struct kmem_bucket_stats bs;
+        fill_bucket(b, cached[b], requests[b], &bs);
+        small += bs.inuse * bs.size;
+    }
+    kmem_lock_acquire(&kmem_arena.ka_lock);
+    kmem_arena_stats_locked(out);
+    kmem_lock_release(&kmem_arena.ka_lock);
+    out->small_inuse = small;
+    uint64_t memuse;
+    kmem_types_totals(&memuse, &out->requested_calls, &out->rounded_calls);
+}
+
+int kmem_check_all(void)
+{
+    int bad = kmem_arena_check();
+    uint64_t cached[KMEM_NBUCKETS + 1], requests[KMEM_NBUCKETS + 1];
+    kmem_tcache_sum_bins(cached, requests);
+    bad += kmem_buckets_check(cached);
+    struct kmem_arena_stats as;
+    kmem_collect_arena(&as);
+    uint64_t memuse, requested, rounded;
+    kmem_types_totals(&memuse, &requested, &rounded);
+    if (memuse != as.small_inuse + as.large_inuse) {
+        kmem_complain("types' memory in use differs from buckets + large blocks",
+                      memuse, as.small_inuse + as.large_inuse);
+        bad++;
+    }
+    return bad;
+}

@@ -1,0 +1,76 @@
+/*
+ * type.h — types: the registry, each type's statistics, and limits with
+ * waiting.
+ *
+ * A type's figures are the sum of its shared counters (struct kmem_type,
+ * updated atomically) and, if it has a slot, of every thread cache's
+ * counters in that slot. The fast path counts in the thread's slot; a type
+ * with a limit counts only in its shared counters (ks_fast is 0), under
+ * kmem_types_lock, so that the limit check sees every byte.
+ *
+ *   memuse = (ks_alloc_bytes - ks_free_bytes) + sum over caches of
+ *            (ts_alloc_bytes - ts_free_bytes) in the type's slot
+ */
+#ifndef KMEM_TYPE_H
+#define KMEM_TYPE_H
+
+#include "config.h"
+
+void kmem_type_register(struct kmem_type *type);
+
+static inline void kmem_type_ensure(struct kmem_type *type)
+{
+    if (!__atomic_load_n(&type->ks_registered, __ATOMIC_ACQUIRE))
+        kmem_type_register(type);
+}
+
+static inline bool kmem_type_limited(const struct kmem_type *type)
+{
+    return KMEM_RELAXED_LOAD(type->ks_limit) != 0;
+}
+
+/* Count in the shared counters: an allocation of `rounded` bytes
+ * (`requested` asked for), a free, or a change of size in place. */
+void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t requested);
+void kmem_type_count_free(struct kmem_type *type, size_t rounded);
+void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t new_rounded);
+
+/*
+ * Admit `rounded` more bytes for a type. Without a limit: KMEM_ADMIT_FREE,
+ * nothing counted (the caller counts). With one: the bytes are counted (as
+ * an allocation if `is_alloc`, else as growth in place) and the result is
+ * KMEM_ADMIT_COUNTED; at the limit, KM_NOWAIT gets KMEM_ADMIT_REFUSED and
+ * KM_WAITOK sleeps until frees make room. A KM_WAITOK request larger than
+ * the limit itself aborts (naming `who`).
+ */
+#define KMEM_ADMIT_REFUSED 0
+#define KMEM_ADMIT_FREE    1
+#define KMEM_ADMIT_COUNTED 2
+int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
+                    bool is_alloc, int flags, const char *who);
+
+/* Undo an admission whose memory could not be had. */
+void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc);
+
+/* Sample the type's high-water mark (memuse summed over every cache).
+ * Called on thread-cache batch exchanges. */
+void kmem_type_sample(struct kmem_type *type);
+
+/* A thread cache is going away: fold all its slots. Registry lock held. */
+void kmem_types_absorb(struct kmem_tstat stats[KMEM_TYPE_SLOTS]);
+
+/* Current figures of a type (see kmem_type_stats in kmem.h). */
+void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out);
+
+/* Call fn for each registered type, oldest first. */
+void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg);
+
+/* Sum of memuse, requested and rounded bytes over all types. */
+void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded);
+
+int kmem_type_set_limit(struct kmem_type *type, size_t bytes);
+
+void kmem_types_lock_all(void);
+void kmem_types_unlock_all(bool child);
+
+#endif /* KMEM_TYPE_H */

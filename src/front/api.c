@@ -1,0 +1,113 @@
+/*
+ * api.c — the exported kmem_* functions of <kmem.h>: argument checks, then
+ * the core. Nothing here decides how memory is found or counted.
+ */
+#include "../core/alloc.h"
+#include "../core/diag.h"
+#include "../core/init.h"
+#include "../core/stats.h"
+#include "../core/tcache.h"
+#include "../core/type.h"
+
+/* Exactly one of KM_WAITOK and KM_NOWAIT, optionally KM_ZERO; a type. */
+static inline void check_request(size_t size, const struct kmem_type *type, int flags,
+                                 const char *who)
+{
+    int wait = flags & (KM_WAITOK | KM_NOWAIT);
+    if (__builtin_expect((flags & ~(KM_WAITOK | KM_NOWAIT | KM_ZERO)) != 0 ||
+                             wait == 0 || wait == (KM_WAITOK | KM_NOWAIT),
+                         0))
+        kmem_bad_request(who, size, type,
+                         "flags must hold exactly one of KM_WAITOK and KM_NOWAIT, "
+                         "optionally KM_ZERO");
+    if (__builtin_expect(type == NULL, 0))
+        kmem_bad_request(who, size, type, "type is NULL");
+}
+
+KMEM_API void *kmem_malloc(size_t size, struct kmem_type *type, int flags)
+{
+    check_request(size, type, flags, "kmem_malloc");
+    return kmem_alloc(size, type, flags, "kmem_malloc");
+}
+
+KMEM_API void kmem_free(void *ptr, struct kmem_type *type)
+{
+    if (__builtin_expect(type == NULL, 0) && ptr != NULL)
+        kmem_bad_pointer("kmem_free", ptr, type, "type is NULL");
+    kmem_dealloc(ptr, type, "kmem_free");
+}
+
+KMEM_API void *kmem_realloc(void *ptr, size_t size, struct kmem_type *type, int flags)
+{
+    check_request(size, type, flags, "kmem_realloc");
+    return kmem_resize(ptr, size, type, flags, "kmem_realloc");
+}
+
+KMEM_API size_t kmem_usable_size(const void *ptr)
+{
+    return kmem_block_usable(ptr, NULL, "kmem_usable_size");
+}
+
+KMEM_API int kmem_type_setlimit(struct kmem_type *type, size_t bytes)
+{
+    if (type == NULL)
+        return KMEM_ERR_INVAL;
+    return kmem_type_set_limit(type, bytes);
+}
+
+KMEM_API int kmem_type_stats(const struct kmem_type *type, struct kmem_type_stats *out)
+{
+    if (type == NULL || out == NULL)
+        return KMEM_ERR_INVAL;
+    /* Reading does not register the type: it appears once used. */
+    struct kmem_type *t = (struct kmem_type *)(uintptr_t)type; /* maxused is sampled */
+    kmem_type_read(t, out);
+    return KMEM_OK;
+}
+
+KMEM_API unsigned kmem_nbuckets(void)
+{
+    return KMEM_NBUCKETS;
+}
+
+KMEM_API int kmem_bucket_stats(unsigned index, struct kmem_bucket_stats *out)
+{
+    if (index < 1 || index > KMEM_NBUCKETS || out == NULL)
+        return KMEM_ERR_INVAL;
+    if (!kmem_ensure_init())
+        return KMEM_ERR_NOMEM;
+    kmem_collect_bucket(index, out);
+    return KMEM_OK;
+}
+
+KMEM_API int kmem_arena_stats(struct kmem_arena_stats *out)
+{
+    if (out == NULL)
+        return KMEM_ERR_INVAL;
+    if (!kmem_ensure_init())
+        return KMEM_ERR_NOMEM;
+    kmem_collect_arena(out);
+    return KMEM_OK;
+}
+
+KMEM_API int kmem_init(const struct kmem_options *options)
+{
+    return kmem_start(options != NULL ? options->arena_size : 0);
+}
+
+KMEM_API size_t kmem_trim(void)
+{
+    return kmem_reclaim_all();
+}
+
+KMEM_API void kmem_thread_flush(void)
+{
+    kmem_tcache_flush_self();
+}
+
+KMEM_API int kmem_check(void)
+{
+    if (kmem_max_request() == 0)
+        return 0;
+    return kmem_check_all();
+}

@@ -1,0 +1,120 @@
+/*
+ * freestanding.c — the platform layer without an operating system: the
+ * arena is the caller's region, and waiting, reporting and stopping go
+ * through the caller's hooks (include/kmem_freestanding.h).
+ */
+#include "platform.h"
+
+#include "../core/init.h"
+#include "kmem_freestanding.h"
+
+static struct kmem_hooks hooks;
+static char *region_base;
+static size_t region_size;
+
+int kmem_freestanding_init(void *region, size_t size, const struct kmem_hooks *h)
+{
+    if (region == NULL || h == NULL || size < ((size_t)1 << 20))
+        return KMEM_ERR_INVAL;
+    uintptr_t start = ((uintptr_t)region + KMEM_PAGE_SIZE - 1) & ~(uintptr_t)(KMEM_PAGE_SIZE - 1);
+    size -= start - (uintptr_t)region;
+    size &= ~(size_t)(KMEM_PAGE_SIZE - 1);
+    if (region_base != NULL)
+        return KMEM_ERR_BUSY;
+    hooks = *h;
+    region_base = (char *)start;
+    region_size = size;
+    return kmem_start(size);
+}
+
+void *kmem_os_reserve(size_t size, size_t align, size_t *granted)
+{
+    (void)align; /* the region is page aligned; that is all kmem needs */
+    if (region_base == NULL)
+        return NULL;
+    *granted = size < region_size ? size : region_size;
+    return region_base;
+}
+
+size_t kmem_os_default_reserve(void)
+{
+    return region_size;
+}
+
+bool kmem_os_commit(void *addr, size_t size)
+{
+    (void)addr;
+    (void)size;
+    return true;
+}
+
+void kmem_os_decommit(void *addr, size_t size)
+{
+    if (hooks.decommit != NULL)
+        hooks.decommit(addr, size);
+}
+
+bool kmem_os_decommit_zeroes(void)
+{
+    return hooks.decommit != NULL && hooks.decommit_zeroes && hooks.region_zeroed;
+}
+
+void kmem_os_wait(uint32_t *word, uint32_t expected)
+{
+    if (hooks.wait != NULL)
+        hooks.wait(word, expected);
+}
+
+void kmem_os_wake(uint32_t *word, bool all)
+{
+    if (hooks.wake != NULL)
+        hooks.wake(word, all);
+}
+
+void kmem_os_yield(void)
+{
+}
+
+bool kmem_os_at_thread_exit(void (*fn)(void *), void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return false;
+}
+
+bool kmem_os_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    (void)prepare;
+    (void)parent;
+    (void)child;
+    return false;
+}
+
+void kmem_os_write_error(const char *text, size_t len)
+{
+    if (hooks.write_error != NULL)
+        hooks.write_error(text, len);
+}
+
+_Noreturn void kmem_os_abort(void)
+{
+    if (hooks.abort != NULL)
+        hooks.abort();
+    __builtin_trap();
+}
+
+const char *kmem_os_getenv(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+uint64_t kmem_os_now_ns(void)
+{
+    return hooks.now_ns != NULL ? hooks.now_ns() : 0;
+}
+
+uint64_t kmem_os_random(void)
+{
+    return hooks.seed ^ (uint64_t)(uintptr_t)region_base ^ 0x9e3779b97f4a7c15u;
+}

@@ -1,0 +1,90 @@
+/*
+ * platform.h — the contract between kmem's core and the system under it.
+ *
+ * Everything kmem needs from an operating system goes through these
+ * functions; nothing else in src/core includes an OS header. There are two
+ * implementations: posix.c (mmap, futex, pthread keys, write(2)) and
+ * freestanding.c (a caller-given region and caller-given hooks, for
+ * kernels and firmware). Exactly one is linked into a build.
+ *
+ * Conventions: addresses and lengths passed to the memory functions are
+ * multiples of KMEM_PAGE_SIZE; lengths are never 0; functions returning
+ * bool return true on success.
+ */
+#ifndef KMEM_PLATFORM_H
+#define KMEM_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- address space ---------------------------------------------------- */
+
+/*
+ * Reserve `size` bytes of address space, aligned to `align` (a power of
+ * two, at least the page size). The range is not yet usable: touch it
+ * only after kmem_os_commit. Returns NULL when the system refuses; the
+ * caller then retries with less. *granted may be set smaller than size
+ * by a platform that can only offer a fixed region (freestanding).
+ */
+void *kmem_os_reserve(size_t size, size_t align, size_t *granted);
+
+/* The reservation size used when neither kmem_init nor the environment
+ * names one: enough address space for all the memory of the machine. */
+size_t kmem_os_default_reserve(void);
+
+/* Make [addr, addr+size) of a reservation readable and writable. */
+bool kmem_os_commit(void *addr, size_t size);
+
+/* Give the physical memory behind [addr, addr+size) back to the system;
+ * the range stays committed and usable. */
+void kmem_os_decommit(void *addr, size_t size);
+
+/* True when memory given back by kmem_os_decommit reads as zero the next
+ * time it is touched (so a zeroed request needs no memset). */
+bool kmem_os_decommit_zeroes(void);
+
+/* ---- waiting ---------------------------------------------------------- */
+
+/* Block while *word == expected. May return early or spuriously; the
+ * caller re-checks. */
+void kmem_os_wait(uint32_t *word, uint32_t expected);
+
+/* Wake one (all = false) or every (all = true) waiter on word. */
+void kmem_os_wake(uint32_t *word, bool all);
+
+/* Let another thread run (used while spinning). */
+void kmem_os_yield(void);
+
+/* ---- threads ---------------------------------------------------------- */
+
+/* Arrange for fn(arg) to be called when the calling thread exits. Returns
+ * false where the platform has no such notion; the thread cache is then
+ * handed back only by kmem_thread_exit(). */
+bool kmem_os_at_thread_exit(void (*fn)(void *), void *arg);
+
+/* Arrange for prepare() to run before fork() in the forking thread, and
+ * parent()/child() after it in each process. Returns false where there is
+ * no fork. */
+bool kmem_os_at_fork(void (*prepare)(void), void (*parent)(void),
+                     void (*child)(void));
+
+/* ---- the outside world ------------------------------------------------ */
+
+/* Write diagnostic text (stderr on POSIX). Must not allocate. */
+void kmem_os_write_error(const char *text, size_t len);
+
+/* Stop the program after a fatal error. */
+_Noreturn void kmem_os_abort(void);
+
+/* Value of a configuration variable, or NULL. Called at initialization
+ * only; must not allocate. */
+const char *kmem_os_getenv(const char *name);
+
+/* Monotonic time in nanoseconds (0 when the platform has no clock). */
+uint64_t kmem_os_now_ns(void);
+
+/* Some unpredictable bits, for the free-list key. */
+uint64_t kmem_os_random(void);
+
+#endif /* KMEM_PLATFORM_H */

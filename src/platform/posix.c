@@ -1,0 +1,168 @@
+/*
+ * posix.c — the platform layer on Linux: address space from mmap, waiting
+ * on futexes, thread exit through a pthread key, diagnostics to stderr.
+ *
+ * Nothing here may call malloc: this file runs underneath the drop-in
+ * replacement for it, sometimes before the C library has finished starting.
+ */
+#define _GNU_SOURCE
+#include "platform.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/config.h"
+
+void *kmem_os_reserve(size_t size, size_t align, size_t *granted)
+{
+    size_t span = size + align;
+    if (span < size)
+        return NULL;
+    /* PROT_NONE and MAP_NORESERVE: address space only, nothing charged
+     * against the commit limit until kmem_os_commit. */
+    char *raw = mmap(NULL, span, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t start = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = start - (uintptr_t)raw;
+    if (head)
+        munmap(raw, head);
+    size_t tail = span - head - size;
+    if (tail)
+        munmap((char *)start + size, tail);
+    *granted = size;
+    return (void *)start;
+}
+
+size_t kmem_os_default_reserve(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long psize = sysconf(_SC_PAGESIZE);
+    uint64_t ram = (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize
+                                            : ((uint64_t)16 << 30);
+    /* Four times the machine's memory leaves room for fragmentation of the
+     * address space; the table of page descriptors costs only what is
+     * touched. */
+    uint64_t want = (uint64_t)16 << 30;
+    while (want < 4 * ram && want < KMEM_ARENA_MAX)
+        want <<= 1;
+    return (size_t)want;
+}
+
+bool kmem_os_commit(void *addr, size_t size)
+{
+    return mprotect(addr, size, PROT_READ | PROT_WRITE) == 0;
+}
+
+void kmem_os_decommit(void *addr, size_t size)
+{
+    int saved = errno;
+    /* MADV_DONTNEED on private anonymous memory frees the pages now and
+     * reads back as zero; the range stays mapped. */
+    madvise(addr, size, MADV_DONTNEED);
+    errno = saved;
+}
+
+bool kmem_os_decommit_zeroes(void)
+{
+    return true;
+}
+
+void kmem_os_wait(uint32_t *word, uint32_t expected)
+{
+    int saved = errno;
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+    errno = saved;
+}
+
+void kmem_os_wake(uint32_t *word, bool all)
+{
+    int saved = errno;
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, all ? 0x7fffffff : 1, NULL,
+            NULL, 0);
+    errno = saved;
+}
+
+void kmem_os_yield(void)
+{
+    sched_yield();
+}
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static void (*exit_fn)(void *);
+static bool exit_key_ok;
+
+static void make_exit_key(void)
+{
+    exit_key_ok = pthread_key_create(&exit_key, exit_fn) == 0;
+}
+
+bool kmem_os_at_thread_exit(void (*fn)(void *), void *arg)
+{
+    exit_fn = fn;
+    pthread_once(&exit_key_once, make_exit_key);
+    return exit_key_ok && pthread_setspecific(exit_key, arg) == 0;
+}
+
+bool kmem_os_at_fork(void (*prepare)(void), void (*parent)(void),
+                     void (*child)(void))
+{
+    return pthread_atfork(prepare, parent, child) == 0;
+}
+
+void kmem_os_write_error(const char *text, size_t len)
+{
+    int saved = errno;
+    while (len > 0) {
+        ssize_t n = write(2, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        text += n;
+        len -= (size_t)n;
+    }
+    errno = saved;
+}
+
+_Noreturn void kmem_os_abort(void)
+{
+    abort();
+}
+
+const char *kmem_os_getenv(const char *name)
+{
+    /* secure_getenv would refuse in set-uid programs; a size limit is not
+     * a secret, so plain getenv is enough. */
+    return getenv(name);
+}
+
+uint64_t kmem_os_now_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t kmem_os_random(void)
+{
+    uint64_t v = 0;
+    int saved = errno;
+    long n = syscall(SYS_getrandom, &v, sizeof v, 0x1 /* GRND_NONBLOCK */);
+    errno = saved;
+    if (n != (long)sizeof v) {
+        v = kmem_os_now_ns() ^ ((uint64_t)(uintptr_t)&v << 17);
+        v ^= (uint64_t)getpid() << 32;
+    }
+    return v;
+}
