@@ -133,6 +133,14 @@ struct kmem_type_stats {
 KMEM_API int kmem_type_stats(const struct kmem_type *type,
                              struct kmem_type_stats *out);
 
+/* The types in use, in the order they were first used: NULL gives the
+ * first, a type the one after it; NULL at the end. kmem's own memory
+ * (thread caches) is the type "kmem". */
+KMEM_API struct kmem_type *kmem_type_next(const struct kmem_type *prev);
+/* A type's short name and description. */
+KMEM_API const char *kmem_type_name(const struct kmem_type *type);
+KMEM_API const char *kmem_type_description(const struct kmem_type *type);
+
 struct kmem_bucket_stats {
     uint64_t size;       /* piece size in bytes */
     uint64_t inuse;      /* pieces handed out */

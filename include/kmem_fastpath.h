@@ -35,7 +35,7 @@
 #if KMEM_CLASSES_PER_DOUBLING == 1
 /* The 1988 geometry: powers of two, 16 .. 8192. */
 #define KMEM_NBUCKETS 10
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v1)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v2)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -51,7 +51,7 @@ static inline size_t kmem_bucket_size(unsigned index)
  * up to 8192. Every size is a multiple of 16; the powers of two are kept,
  * so a request of exactly 2^k is still served from a 2^k-aligned piece. */
 #define KMEM_NBUCKETS 32
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v1)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v2)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -79,13 +79,36 @@ static inline size_t kmem_bucket_size(unsigned index)
 #define KMEM_RELAXED_LOAD(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define KMEM_RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
+/* A thread cache's fields are written only by their thread; statistics
+ * readers in other threads load them with KMEM_RELAXED_LOAD and accept a
+ * value a moment old (aligned 64-bit words are never torn on the machines
+ * kmem supports). Plain stores let the compiler use one add-to-memory
+ * instruction; under ThreadSanitizer they are atomic, so that it sees the
+ * readers' intent. */
+#if defined(__SANITIZE_THREAD__)
+#define KMEM_TSAN_ 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define KMEM_TSAN_ 1
+#endif
+#endif
+#ifdef KMEM_TSAN_
+#define KMEM_OWNER_STORE(x, v) KMEM_RELAXED_STORE(x, v)
+#define KMEM_OWNER_ADD(x, v)   KMEM_RELAXED_STORE(x, (x) + (v))
+#else
+#define KMEM_OWNER_STORE(x, v) ((void)((x) = (v)))
+#define KMEM_OWNER_ADD(x, v)   ((void)((x) += (v)))
+#endif
+
 /* ---- the type record ------------------------------------------------------
  * Counters of a type that are not held in thread caches; the true figure is
  * these plus every thread's slot (src/core/type.c). [A]: atomic. */
 struct kmem_type {
     const char *ks_shortdesc;    /* [I] name in the statistics */
     const char *ks_longdesc;     /* [I] one-line description */
-    uint32_t ks_fast;            /* [A] slot the fast path may count in; 0: none */
+    uint32_t ks_fast;            /* [A] where the fast path counts this type:
+                                    ks_slot * sizeof(struct kmem_tcount);
+                                    0: on the slow path */
     uint32_t ks_slot;            /* [A] thread-cache counter slot, 0: none */
     uint32_t ks_registered;      /* [A] on the registry list */
     uint32_t ks_waiters;         /* [A] KM_WAITOK callers asleep at the limit */
@@ -111,27 +134,28 @@ struct kmem_page {
     uint32_t ku_word;     /* depends on ku_kind, see src/core/page.h */
 };
 
-/* ---- the thread cache ----------------------------------------------------- */
-struct kmem_tbin {
-    void    *tb_head;     /* first cached piece; each piece's first word
-                             links the next, its second holds the free key */
-    uint32_t tb_count;    /* pieces cached */
-    uint32_t tb_max;      /* most pieces kept (the bucket's high-water) */
-    uint64_t tb_requests; /* allocations served by this bin */
+/* ---- the thread cache -------------------------------------------------------
+ * Each bin is a stack of free pieces: tb_low <= tb_sp <= tb_high, pieces
+ * in [tb_low, tb_sp). A pop and a push move one pointer and write nothing
+ * into other pieces. Before the cache is set up all three are NULL, so
+ * both fail and the caller takes the slow path. */
+/* What this thread's cache did for one type in one bucket. */
+struct kmem_tcount {
+    uint64_t tn_allocs;    /* allocations */
+    uint64_t tn_frees;     /* frees */
+    uint64_t tn_req_bytes; /* bytes requested by those allocations */
 };
-struct kmem_tstat {
-    uint64_t ts_calls, ts_frees; /* allocations and frees */
-    uint64_t ts_alloc_bytes;     /* rounded sizes allocated */
-    uint64_t ts_req_bytes;       /* requested sizes */
-    int64_t  ts_net;             /* rounded bytes allocated minus freed */
-    int64_t  ts_peak;            /* highest ts_net since the type was sampled */
+struct kmem_tbin {
+    void **tb_sp;                /* next free slot */
+    void **tb_low;               /* empty when tb_sp == tb_low */
+    void **tb_high;              /* full when tb_sp == tb_high */
+    struct kmem_tcount *tb_counts; /* [slot] for this bucket */
 };
 struct kmem_tcache {
-    struct kmem_tbin  tc_bins[KMEM_NBUCKETS + 1];   /* [0] unused */
-    struct kmem_tstat tc_stats[KMEM_TYPE_SLOTS];    /* [0] unused */
+    struct kmem_tbin tc_bins[KMEM_NBUCKETS + 1];    /* [0] unused */
     struct kmem_tcache *tc_next, *tc_prev;          /* registry (src/core/tcache.c) */
+    void *tc_block;                                 /* the stacks and counters */
     uint32_t tc_state;
-    uint32_t tc_flush_bytes;
 };
 
 /* Read-only after initialization. */
@@ -140,8 +164,8 @@ struct kmem_fastpath {
     uintptr_t fp_size;                      /* bytes of pages; 0 before init */
     const struct kmem_page *fp_pages;       /* descriptor of each page */
     uintptr_t fp_secret;                    /* free key = secret ^ address */
-    uint32_t fp_magic[KMEM_NBUCKETS + 1];   /* ceil(2^32 / size): divisibility test */
-    uint32_t fp_size_of[KMEM_NBUCKETS + 1]; /* piece size of each bucket */
+    uint32_t fp_magic[256];                 /* by page kind: ceil(2^32 / size) for a
+                                               slab's first page, 0 for others */
 };
 
 extern KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
@@ -154,31 +178,31 @@ extern KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
 extern KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 #endif
 
-/* Pop a piece of bucket `index` from the thread's cache for `type`, or NULL
- * when the cache is empty or the type must be counted on the slow path. */
-static inline void *kmem_cache_pop(unsigned index, size_t request,
-                                   struct kmem_type *type)
+/* The counters of a bin for a type counted at `fast` (its ks_fast). */
+static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t fast)
 {
-    struct kmem_tcache *tc = &KMEM_ABI(kmem_tcache);
-    struct kmem_tbin *bin = &tc->tc_bins[index];
-    void **piece = (void **)bin->tb_head;
-    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_fast);
-    if (piece == NULL || slot == 0)
-        return NULL;
-    bin->tb_head = piece[0];
-    piece[1] = NULL; /* no longer carries the free key */
-    KMEM_RELAXED_STORE(bin->tb_count, bin->tb_count - 1);
-    KMEM_RELAXED_STORE(bin->tb_requests, bin->tb_requests + 1);
-    struct kmem_tstat *st = &tc->tc_stats[slot];
-    size_t rounded = kmem_bucket_size(index);
-    int64_t net = st->ts_net + (int64_t)rounded;
-    KMEM_RELAXED_STORE(st->ts_calls, st->ts_calls + 1);
-    KMEM_RELAXED_STORE(st->ts_alloc_bytes, st->ts_alloc_bytes + rounded);
-    KMEM_RELAXED_STORE(st->ts_req_bytes, st->ts_req_bytes + request);
-    KMEM_RELAXED_STORE(st->ts_net, net);
-    if (net > st->ts_peak)
-        KMEM_RELAXED_STORE(st->ts_peak, net);
-    return piece;
+    return (struct kmem_tcount *)((char *)bin->tb_counts + fast);
+}
+
+/* Pop a piece of bucket `index` from the thread's cache for `type` into
+ * *out; 0 when the cache is empty or the type must be counted on the slow
+ * path. */
+static inline int kmem_cache_pop(unsigned index, size_t request,
+                                 struct kmem_type *type, void **out)
+{
+    struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
+    void **sp = bin->tb_sp;
+    uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
+    if (sp == bin->tb_low || fast == 0)
+        return 0;
+    uintptr_t *piece = (uintptr_t *)*--sp;
+    KMEM_OWNER_STORE(bin->tb_sp, sp);
+    piece[1] = 0; /* no longer carries the free key */
+    struct kmem_tcount *count = kmem_tcount_at(bin, fast);
+    KMEM_OWNER_ADD(count->tn_allocs, 1);
+    KMEM_OWNER_ADD(count->tn_req_bytes, request);
+    *out = piece;
+    return 1;
 }
 
 /* Push `ptr` onto the thread's cache if it is the start of a live piece
@@ -191,27 +215,25 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
     if (off >= fp->fp_size)
         return 0;
     unsigned index = fp->fp_pages[off >> KMEM_PAGE_SHIFT].ku_kind;
-    if (index - 1u >= KMEM_NBUCKETS)
-        return 0;
     uint32_t magic = fp->fp_magic[index];
+    /* Fails for pages that are not a slab's first (magic 0) and for
+     * addresses that are not the start of a piece. */
     if ((uint32_t)(off & (KMEM_PAGE_SIZE - 1)) * magic >= magic)
-        return 0; /* not the start of a piece */
+        return 0;
     uintptr_t *word = (uintptr_t *)ptr;
     uintptr_t key = fp->fp_secret ^ (uintptr_t)ptr;
     if (word[1] == key)
         return 0; /* already free */
-    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_fast);
-    struct kmem_tcache *tc = &KMEM_ABI(kmem_tcache);
-    struct kmem_tbin *bin = &tc->tc_bins[index];
-    if (slot == 0 || bin->tb_count >= bin->tb_max)
+    uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
+    struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
+    void **sp = bin->tb_sp;
+    if (sp == bin->tb_high || fast == 0)
         return 0;
-    word[0] = (uintptr_t)bin->tb_head;
+    *sp = ptr;
+    KMEM_OWNER_STORE(bin->tb_sp, sp + 1);
     word[1] = key;
-    bin->tb_head = ptr;
-    KMEM_RELAXED_STORE(bin->tb_count, bin->tb_count + 1);
-    struct kmem_tstat *st = &tc->tc_stats[slot];
-    KMEM_RELAXED_STORE(st->ts_frees, st->ts_frees + 1);
-    KMEM_RELAXED_STORE(st->ts_net, st->ts_net - (int64_t)fp->fp_size_of[index]);
+    struct kmem_tcount *count = kmem_tcount_at(bin, fast);
+    KMEM_OWNER_ADD(count->tn_frees, 1);
     return 1;
 }
 
@@ -220,12 +242,11 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
         size_t kmem_size_ = (size);                                          \
         int kmem_flags_ = (flags);                                           \
         struct kmem_type *kmem_type_ = (type);                               \
-        void *kmem_p_ = 0;                                                   \
-        if (kmem_size_ <= KMEM_MAXALLOCSAVE &&                               \
-            (kmem_flags_ == KM_WAITOK || kmem_flags_ == KM_NOWAIT))          \
-            kmem_p_ = kmem_cache_pop(kmem_bucket_index(kmem_size_),          \
-                                     kmem_size_, kmem_type_);                \
-        if (kmem_p_ == 0)                                                    \
+        void *kmem_p_;                                                       \
+        if (!(kmem_size_ <= KMEM_MAXALLOCSAVE &&                             \
+              (kmem_flags_ == KM_WAITOK || kmem_flags_ == KM_NOWAIT) &&      \
+              kmem_cache_pop(kmem_bucket_index(kmem_size_), kmem_size_,      \
+                             kmem_type_, &kmem_p_)))                         \
             kmem_p_ = kmem_malloc(kmem_size_, kmem_type_, kmem_flags_);      \
         (space) = (cast)kmem_p_;                                             \
     } while (0)

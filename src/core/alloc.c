@@ -84,32 +84,29 @@ static void *exhausted(size_t size, struct kmem_type *type, int flags, const cha
 static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool counted)
 {
     struct kmem_tcache *tc = kmem_tcache_get();
+    void **piece;
     if (tc != NULL) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        if (bin->tb_head == NULL) {
+        if (bin->tb_sp == bin->tb_low) {
             kmem_type_sample(type);
             if (!kmem_tcache_refill(tc, b))
                 return NULL;
         }
-        if (!counted && KMEM_RELAXED_LOAD(type->ks_fast) != 0)
-            return kmem_cache_pop(b, size, type);
-        void **piece = bin->tb_head;
-        bin->tb_head = piece[0];
-        piece[1] = NULL;
-        KMEM_RELAXED_STORE(bin->tb_count, bin->tb_count - 1);
-        KMEM_RELAXED_STORE(bin->tb_requests, bin->tb_requests + 1);
-        if (!counted)
-            kmem_type_count_alloc(type, kmem_classes[b].kc_size, size);
-        return piece;
-    }
-    void *chain;
-    if (kmem_bucket_take(b, 1, &chain) == 0)
+        void *p;
+        if (!counted && kmem_cache_pop(b, size, type, &p))
+            return p;
+        piece = bin->tb_sp[-1];
+        KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_sp - 1);
+    } else if (kmem_bucket_take(b, 1, (void **)&piece) == 0) {
         return NULL;
-    ((void **)chain)[1] = NULL;
+    }
+    piece[1] = NULL;
+    /* Counted here rather than by a cache: the bucket's requests and the
+     * type's shared counters. */
     __atomic_fetch_add(&kmem_buckets[b].kb_calls, 1, __ATOMIC_RELAXED);
     if (!counted)
         kmem_type_count_alloc(type, kmem_classes[b].kc_size, size);
-    return chain;
+    return piece;
 }
 
 static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int flags,
@@ -137,7 +134,9 @@ static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int fl
     return p;
 }
 
-static void *alloc_large(size_t size, struct kmem_type *type, int flags, const char *who)
+/* Whole pages; the first page's address a multiple of align_pages pages. */
+static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *type,
+                         int flags, const char *who)
 {
     if (!kmem_ensure_init())
         return exhausted(size, type, flags, who);
@@ -155,10 +154,10 @@ static void *alloc_large(size_t size, struct kmem_type *type, int flags, const c
         return NULL;
     struct kmem_page head = { KMEM_KIND_LARGE, 0, 0, npages };
     bool zeroed = false;
-    uint32_t page = kmem_arena_alloc(npages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
+    uint32_t page = kmem_arena_alloc(npages, align_pages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
     if (page == KMEM_NO_PAGE) {
         kmem_reclaim_all();
-        page = kmem_arena_alloc(npages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
+        page = kmem_arena_alloc(npages, align_pages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
     }
     if (page == KMEM_NO_PAGE) {
         if (admit == KMEM_ADMIT_COUNTED)
@@ -173,18 +172,41 @@ static void *alloc_large(size_t size, struct kmem_type *type, int flags, const c
     return p;
 }
 
-void *kmem_alloc(size_t size, struct kmem_type *type, int flags, const char *who)
+__attribute__((noinline)) void *kmem_alloc_slow(size_t size, struct kmem_type *type,
+                                                 int flags, const char *who)
 {
-    if (size <= KMEM_MAXALLOCSAVE) {
-        unsigned b = kmem_bucket_index(size);
-        if (!(flags & KM_ZERO)) {
-            void *p = kmem_cache_pop(b, size, type);
-            if (p != NULL)
+    if (size <= KMEM_MAXALLOCSAVE)
+        return alloc_small(kmem_bucket_index(size), size, type, flags, who);
+    return alloc_large(size, 1, type, flags, who);
+}
+
+void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int flags,
+                         const char *who)
+{
+    if (align <= KMEM_MINALLOC)
+        return kmem_alloc(size, type, flags, who);
+    if (size <= KMEM_MAXALLOCSAVE && align <= KMEM_PAGE_SIZE) {
+        /* Slabs are page aligned, so a bucket whose size is a multiple of
+         * the alignment has only aligned pieces. */
+        unsigned b = kmem_bucket_index(size > align ? size : align);
+        while (b <= KMEM_NBUCKETS && kmem_bucket_size(b) % align != 0)
+            b++;
+        if (b <= KMEM_NBUCKETS) {
+            void *p;
+            if (!(flags & KM_ZERO) && kmem_cache_pop(b, size, type, &p))
                 return p;
+            return alloc_small(b, size, type, flags, who);
         }
-        return alloc_small(b, size, type, flags, who);
     }
-    return alloc_large(size, type, flags, who);
+    if (align > kmem_max_request()) {
+        if (flags & KM_WAITOK)
+            kmem_bad_request(who, size, type, "alignment is larger than the arena");
+        return NULL;
+    }
+    uint32_t align_pages = align > KMEM_PAGE_SIZE ? (uint32_t)(align >> KMEM_PAGE_SHIFT) : 1;
+    /* Whole pages, even for a small size: a one-page large block is as
+     * good as any other. */
+    return alloc_large(size != 0 ? size : 1, align_pages, type, flags, who);
 }
 
 /* ---- free ----------------------------------------------------------------- */
@@ -192,31 +214,31 @@ void *kmem_alloc(size_t size, struct kmem_type *type, int flags, const char *who
 static void free_small(void *ptr, unsigned b, struct kmem_type *type)
 {
     struct kmem_tcache *tc = kmem_tcache_get();
-    uintptr_t *w = ptr;
+    ((uintptr_t *)ptr)[1] = kmem_free_key(ptr);
     if (tc != NULL) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        if (bin->tb_count >= bin->tb_max) {
+        if (bin->tb_sp == bin->tb_high) {
             kmem_type_sample(type);
-            kmem_tcache_drain(tc, b, bin->tb_max / 2);
+            kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2);
         }
-        if (KMEM_RELAXED_LOAD(type->ks_fast) != 0 && kmem_cache_push(ptr, type))
+        uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
+        *bin->tb_sp = ptr;
+        KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_sp + 1);
+        if (fast != 0) {
+            struct kmem_tcount *c = kmem_tcount_at(bin, fast);
+            KMEM_RELAXED_STORE(c->tn_frees, c->tn_frees + 1);
             return;
-        w[0] = (uintptr_t)bin->tb_head;
-        w[1] = kmem_free_key(ptr);
-        bin->tb_head = ptr;
-        KMEM_RELAXED_STORE(bin->tb_count, bin->tb_count + 1);
+        }
     } else {
-        w[1] = kmem_free_key(ptr);
-        kmem_bucket_give(b, ptr, 1);
+        kmem_bucket_give(b, &ptr, 1);
     }
     kmem_type_count_free(type, kmem_classes[b].kc_size);
 }
 
-void kmem_dealloc(void *ptr, struct kmem_type *type, const char *who)
+__attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *type,
+                                                  const char *who)
 {
     if (ptr == NULL)
-        return;
-    if (kmem_cache_push(ptr, type))
         return;
     struct block blk = classify(ptr, type, who);
     kmem_type_ensure(type);

@@ -16,9 +16,31 @@ bool kmem_ensure_init(void);
 /* Largest request that could ever be met (the arena's size). 0 before init. */
 size_t kmem_max_request(void);
 
+/* The slow paths, kept out of line so that the fast ones below stay small. */
+void *kmem_alloc_slow(size_t size, struct kmem_type *type, int flags, const char *who);
+void kmem_dealloc_slow(void *ptr, struct kmem_type *type, const char *who);
+
 /* flags: KM_WAITOK or KM_NOWAIT, optionally KM_ZERO (checked by callers). */
-void *kmem_alloc(size_t size, struct kmem_type *type, int flags, const char *who);
-void kmem_dealloc(void *ptr, struct kmem_type *type, const char *who);
+static inline void *kmem_alloc(size_t size, struct kmem_type *type, int flags,
+                               const char *who)
+{
+    void *p;
+    if (size <= KMEM_MAXALLOCSAVE && !(flags & KM_ZERO) &&
+        kmem_cache_pop(kmem_bucket_index(size), size, type, &p))
+        return p;
+    return kmem_alloc_slow(size, type, flags, who);
+}
+
+/* NULL is a no-op. */
+static inline void kmem_dealloc(void *ptr, struct kmem_type *type, const char *who)
+{
+    if (!kmem_cache_push(ptr, type))
+        kmem_dealloc_slow(ptr, type, who);
+}
+/* align: a power of two. Small pieces come from a bucket whose size is a
+ * multiple of align; larger alignments take whole pages. */
+void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int flags,
+                         const char *who);
 void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
                   const char *who);
 /* Usable size of a live block; aborts for a pointer that is not one. */

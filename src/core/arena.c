@@ -393,41 +393,83 @@ static void account_alloc(uint8_t kind, uint32_t npages)
     }
 }
 
-uint32_t kmem_arena_alloc(uint32_t npages, struct kmem_page head,
+/* Would holding `more` pages pass the cap? Gives back dirty pages first. */
+static bool over_cap(uint64_t more)
+{
+    if (A.ka_cap_pages == 0)
+        return false;
+    uint64_t held = A.ka_large_pages + A.ka_slab_pages + A.ka_free_pages[KMEM_RUN_DIRTY];
+    if (held + more > A.ka_cap_pages) {
+        purge_all_locked();
+        held = A.ka_large_pages + A.ka_slab_pages;
+    }
+    return held + more > A.ka_cap_pages;
+}
+
+void kmem_arena_set_cap(uint64_t bytes)
+{
+    kmem_lock_acquire(&A.ka_lock);
+    A.ka_cap_pages = (bytes + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT;
+    kmem_lock_release(&A.ka_lock);
+}
+
+uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_page head,
                           uint8_t tail_kind, bool *zeroed)
 {
-    if (npages == 0 || npages > A.ka_npages)
+    /* An aligned block is cut from a run with room for any misalignment. */
+    uint64_t want = (uint64_t)npages + align_pages - 1;
+    if (npages == 0 || want > A.ka_npages)
         return KMEM_NO_PAGE;
     kmem_lock_acquire(&A.ka_lock);
+    if (over_cap(npages)) {
+        kmem_lock_release(&A.ka_lock);
+        return KMEM_NO_PAGE;
+    }
     unsigned state = KMEM_RUN_DIRTY;
-    uint32_t id = find_run(KMEM_RUN_DIRTY, npages);
+    uint32_t id = find_run(KMEM_RUN_DIRTY, (uint32_t)want);
     if (id == 0) {
         state = KMEM_RUN_CLEAN;
-        id = find_run(KMEM_RUN_CLEAN, npages);
+        id = find_run(KMEM_RUN_CLEAN, (uint32_t)want);
     }
     if (id == 0 && A.ka_dirty_oldest != 0) {
         /* Dirty and clean runs side by side may together fit. */
         purge_all_locked();
-        id = find_run(KMEM_RUN_CLEAN, npages);
+        id = find_run(KMEM_RUN_CLEAN, (uint32_t)want);
     }
     if (id == 0) {
         kmem_lock_release(&A.ka_lock);
         return KMEM_NO_PAGE;
     }
-    uint32_t page = take_from_run(id, npages);
-    if (!commit_upto(&A.ka_commit_pages, ((size_t)page + npages) << KMEM_PAGE_SHIFT)) {
+    uint32_t page = take_from_run(id, (uint32_t)want);
+    if (!commit_upto(&A.ka_commit_pages, ((size_t)page + want) << KMEM_PAGE_SHIFT)) {
         ensure_record();
-        insert_free(page, npages, state);
+        insert_free(page, (uint32_t)want, state);
         kmem_lock_release(&A.ka_lock);
         return KMEM_NO_PAGE;
     }
-    if (page + npages > A.ka_high)
-        A.ka_high = page + npages;
-    mark(page, npages, head, tail_kind);
+    if (page + want > A.ka_high)
+        A.ka_high = (uint32_t)(page + want);
+    uint32_t start = page;
+    if (align_pages > 1) {
+        uintptr_t align = (uintptr_t)align_pages << KMEM_PAGE_SHIFT;
+        uintptr_t addr = (uintptr_t)kmem_page_addr(page);
+        start = page + (uint32_t)((((addr + align - 1) & ~(align - 1)) - addr) >> KMEM_PAGE_SHIFT);
+        /* The pages before and after the block go back as they were. */
+        if (start > page) {
+            ensure_record();
+            insert_free(page, start - page, state);
+        }
+        uint32_t after = (uint32_t)(page + want) - (start + npages);
+        if (after > 0) {
+            ensure_record();
+            insert_free(start + npages, after, state);
+        }
+    }
+    mark(start, npages, head, tail_kind);
     account_alloc(head.ku_kind, npages);
     kmem_lock_release(&A.ka_lock);
     *zeroed = state == KMEM_RUN_CLEAN && A.ka_zeroes;
-    return page;
+    return start;
 }
 
 void kmem_arena_free_locked(uint32_t page, uint32_t npages)
@@ -466,8 +508,9 @@ bool kmem_arena_grow(uint32_t page, uint32_t old_npages, uint32_t new_npages,
 {
     uint32_t more = new_npages - old_npages;
     kmem_lock_acquire(&A.ka_lock);
+    bool capped = over_cap(more); /* may purge, which renumbers runs */
     uint32_t id = run_starting_at(page + old_npages);
-    if (id == 0 || run(id)->rn_npages < more ||
+    if (capped || id == 0 || run(id)->rn_npages < more ||
         !commit_upto(&A.ka_commit_pages, ((size_t)page + new_npages) << KMEM_PAGE_SHIFT)) {
         kmem_lock_release(&A.ka_lock);
         return false;
@@ -505,17 +548,9 @@ uint64_t kmem_arena_purge_all(void)
     return pages;
 }
 
-void kmem_arena_lock_all(void)
+void kmem_arena_fork(enum kmem_fork_phase phase)
 {
-    kmem_lock_acquire(&A.ka_lock);
-}
-
-void kmem_arena_unlock_all(bool child)
-{
-    if (child)
-        kmem_lock_reset(&A.ka_lock);
-    else
-        kmem_lock_release(&A.ka_lock);
+    kmem_lock_fork(&A.ka_lock, phase);
 }
 
 /* ---- statistics and checking ---------------------------------------------- */

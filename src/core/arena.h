@@ -72,6 +72,7 @@ struct kmem_arena {
     uint64_t ka_decommit_bytes; /* [L] */
     uint64_t ka_commit_calls;   /* [L] */
     uint64_t ka_dirty_max;      /* [L] pages of dirty runs kept; 0: derive */
+    uint64_t ka_cap_pages;      /* [L] most pages held (KMEM_LIMIT); 0: none */
     bool ka_zeroes;             /* [I] decommitted pages read as zero */
 };
 
@@ -99,13 +100,19 @@ static inline uint32_t kmem_page_index(const void *ptr)
 }
 
 /*
- * Take npages contiguous pages and mark them: the first with `head`, each
- * later page i (1..npages-1) with kind `tail_kind` and ku_word i. Returns
- * the first page, or KMEM_NO_PAGE when the arena has no such run. *zeroed
- * tells whether the pages are known to read as zero.
+ * Take npages contiguous pages whose first page's address is a multiple of
+ * align_pages pages (a power of two; 1 for any), and mark them: the first
+ * with `head`, each later page i (1..npages-1) with kind `tail_kind` and
+ * ku_word i. Returns the first page, or KMEM_NO_PAGE when the arena has no
+ * such run or the process-wide cap would be passed. *zeroed tells whether
+ * the pages are known to read as zero.
  */
-uint32_t kmem_arena_alloc(uint32_t npages, struct kmem_page head,
+uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_page head,
                           uint8_t tail_kind, bool *zeroed);
+
+/* Cap the pages kmem holds (in use plus free pages kept resident); 0 for
+ * none. */
+void kmem_arena_set_cap(uint64_t bytes);
 
 /* Free the large block whose first page is `page`, checking under the lock
  * that it is one. Returns its page count, or 0 if `page` is not the first
@@ -126,8 +133,8 @@ void kmem_arena_shrink(uint32_t page, uint32_t old_npages, uint32_t new_npages);
 /* Give back dirty runs: all of them (returns pages given back). */
 uint64_t kmem_arena_purge_all(void);
 
-void kmem_arena_lock_all(void);   /* fork: prepare */
-void kmem_arena_unlock_all(bool child);
+/* Around fork(): take, release, or (in the child) reset the arena lock. */
+void kmem_arena_fork(enum kmem_fork_phase phase);
 
 void kmem_arena_stats_locked(struct kmem_arena_stats *out);
 /* Check descriptors, run records and bins against each other. Returns the

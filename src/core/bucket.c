@@ -47,7 +47,6 @@ void kmem_buckets_init(void)
             hw = KMEM_TCACHE_BIN_MAX;
         c->kc_highwat = hw;
         c->kc_batch = hw / 2;
-        fp->fp_size_of[b] = c->kc_size;
         /* ceil(2^32 / size): offset * magic (mod 2^32) < magic exactly when
          * size divides the offset, for offsets below a page (checked for
          * every bucket and offset by tests/unit/test_geometry.c). */
@@ -80,7 +79,7 @@ static bool carve(unsigned b)
     struct kmem_class *c = &kmem_classes[b];
     struct kmem_page head = { (uint8_t)b, 0, (uint16_t)c->kc_pieces, 0 };
     bool zeroed;
-    uint32_t slab = kmem_arena_alloc(c->kc_pages, head, KMEM_KIND_SLAB_TAIL, &zeroed);
+    uint32_t slab = kmem_arena_alloc(c->kc_pages, 1, head, KMEM_KIND_SLAB_TAIL, &zeroed);
     if (slab == KMEM_NO_PAGE)
         return false;
     char *base = slab_base(slab);
@@ -98,12 +97,11 @@ static bool carve(unsigned b)
     return true;
 }
 
-uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **chain)
+uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
     uint32_t got = 0;
-    void *head = NULL;
     kmem_lock_acquire(&kb->kb_lock);
     while (got < n) {
         if (kb->kb_partial == 0 && !carve(b))
@@ -117,9 +115,7 @@ uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **chain)
             uintptr_t *w = (uintptr_t *)(base + (size_t)d->ku_freehead * c->kc_size);
             d->ku_freehead = (uint8_t)w[0];
             d->ku_nfree--;
-            w[0] = (uintptr_t)head;
-            head = w;
-            got++;
+            out[got++] = w;
         }
         if (d->ku_nfree == 0) {
             kb->kb_partial = d->ku_word;
@@ -128,18 +124,16 @@ uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **chain)
     }
     kb->kb_free -= got;
     kmem_lock_release(&kb->kb_lock);
-    *chain = head;
     return got;
 }
 
-void kmem_bucket_give(unsigned b, void *chain, uint32_t n)
+void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
     kmem_lock_acquire(&kb->kb_lock);
     for (uint32_t i = 0; i < n; i++) {
-        uintptr_t *w = chain;
-        chain = (void *)w[0];
+        uintptr_t *w = pieces[i];
         uint32_t page = kmem_page_index(w);
         struct kmem_piece_place pl = kmem_piece_locate(b, page, (uintptr_t)w);
         struct kmem_page *d = kmem_page_of(pl.pp_slab);
@@ -195,20 +189,10 @@ uint64_t kmem_buckets_reclaim(uint32_t keep)
     return released;
 }
 
-void kmem_buckets_lock_all(void)
+void kmem_buckets_fork(enum kmem_fork_phase phase)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        kmem_lock_acquire(&kmem_buckets[b].kb_lock);
-}
-
-void kmem_buckets_unlock_all(bool child)
-{
-    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-        if (child)
-            kmem_lock_reset(&kmem_buckets[b].kb_lock);
-        else
-            kmem_lock_release(&kmem_buckets[b].kb_lock);
-    }
+        kmem_lock_fork(&kmem_buckets[b].kb_lock, phase);
 }
 
 static int check_fail(const char *what, uint64_t a, uint64_t b)

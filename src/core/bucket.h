@@ -52,16 +52,14 @@ static inline uintptr_t kmem_free_key(const void *piece)
 void kmem_buckets_init(void);
 
 /*
- * Take up to n pieces of bucket b, carving a new slab if none is free.
- * They are returned as a chain linked through their first word, each still
- * carrying the free key. Returns how many were taken; 0 when the arena is
- * exhausted.
+ * Take up to n pieces of bucket b into out[], carving a new slab if none
+ * is free; each still carries the free key. Returns how many were taken;
+ * 0 when the arena is exhausted.
  */
-uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **chain);
+uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out);
 
-/* Return a chain of n pieces of bucket b (linked through their first word,
- * the last link ignored; each carrying the free key). */
-void kmem_bucket_give(unsigned b, void *chain, uint32_t n);
+/* Return n pieces of bucket b, each carrying the free key. */
+void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n);
 
 /* Release slabs whose pieces are all free, keeping at most `keep` of them
  * per bucket. Returns the bytes of slabs released. */
@@ -75,8 +73,8 @@ struct kmem_piece_place {
 };
 struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t addr);
 
-void kmem_buckets_lock_all(void);
-void kmem_buckets_unlock_all(bool child);
+/* Around fork(): every bucket lock (see kmem_lock_fork). */
+void kmem_buckets_fork(enum kmem_fork_phase phase);
 
 /* Check each bucket's lists and counters (see the invariants above);
  * `cached[b]` is the number of pieces thread caches hold. */

@@ -56,28 +56,37 @@ static void warn(const char *a, const char *b)
     kmem_os_write_error("\n", 1);
 }
 
+/*
+ * fork(): every lock is taken before, in the lock order (types, thread
+ * registry, buckets, arena), so that the child gets consistent lists; the
+ * child then resets them all, being the only thread. A lock the forking
+ * thread itself holds — fork() from a signal handler that interrupted
+ * kmem — is not waited for: the child resets it anyway, and the operation
+ * that was interrupted may leave one block unusable in the child (the
+ * policy glibc's malloc follows too: the child can allocate and free).
+ */
 static void fork_prepare(void)
 {
-    kmem_types_lock_all();
-    kmem_tcache_lock_all();
-    kmem_buckets_lock_all();
-    kmem_arena_lock_all();
+    kmem_types_fork(KMEM_FORK_PREPARE);
+    kmem_tcache_fork(KMEM_FORK_PREPARE);
+    kmem_buckets_fork(KMEM_FORK_PREPARE);
+    kmem_arena_fork(KMEM_FORK_PREPARE);
 }
 
 static void fork_parent(void)
 {
-    kmem_arena_unlock_all(false);
-    kmem_buckets_unlock_all(false);
-    kmem_tcache_unlock_all();
-    kmem_types_unlock_all(false);
+    kmem_arena_fork(KMEM_FORK_PARENT);
+    kmem_buckets_fork(KMEM_FORK_PARENT);
+    kmem_tcache_fork(KMEM_FORK_PARENT);
+    kmem_types_fork(KMEM_FORK_PARENT);
 }
 
 static void fork_child(void)
 {
-    kmem_arena_unlock_all(true);
-    kmem_buckets_unlock_all(true);
-    kmem_types_unlock_all(true);
-    kmem_tcache_after_fork_child();
+    kmem_arena_fork(KMEM_FORK_CHILD);
+    kmem_buckets_fork(KMEM_FORK_CHILD);
+    kmem_types_fork(KMEM_FORK_CHILD);
+    kmem_tcache_fork(KMEM_FORK_CHILD); /* last: it gives pieces back to buckets */
 }
 
 /* Lay out everything over a reservation. init_lock held. */

@@ -5,6 +5,7 @@
 #include "tcache.h"
 
 #include "../platform/platform.h"
+#include "alloc.h"
 #include "bucket.h"
 #include "lock.h"
 #include "type.h"
@@ -16,10 +17,19 @@ KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
 KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 #endif
 
+/* The memory behind the caches is kmem's own, and shows as such. */
+static KMEM_TYPE_DEFINE(M_KMEM, "kmem", "kmem's own thread caches");
+
 static kmem_lock registry_lock = KMEM_LOCK_INIT;
 static struct kmem_tcache *registry;                    /* [R] live caches */
-static uint64_t registry_count;                         /* [R] */
+static uint64_t registry_count;                         /* [R, A] */
 static uint64_t retired_requests[KMEM_NBUCKETS + 1];    /* [R] from exited threads */
+
+/* The counters of a bin for a slot. */
+static struct kmem_tcount *count_of(struct kmem_tcache *tc, unsigned b, unsigned slot)
+{
+    return &tc->tc_bins[b].tb_counts[slot];
+}
 
 static void registry_link(struct kmem_tcache *tc)
 {
@@ -42,24 +52,29 @@ static void registry_unlink(struct kmem_tcache *tc)
     KMEM_RELAXED_STORE(registry_count, registry_count - 1);
 }
 
-/* Fold a cache's counters into the shared ones and forget it. Registry
- * lock held; the cache's bins are already empty. */
-static void retire_locked(struct kmem_tcache *tc)
+/* Give every cached piece back and make the bins refuse. */
+static void empty_bins(struct kmem_tcache *tc)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-        retired_requests[b] += tc->tc_bins[b].tb_requests;
-        KMEM_RELAXED_STORE(tc->tc_bins[b].tb_requests, 0);
+        struct kmem_tbin *bin = &tc->tc_bins[b];
+        if (bin->tb_sp != bin->tb_low)
+            kmem_bucket_give(b, bin->tb_low, (uint32_t)(bin->tb_sp - bin->tb_low));
+        KMEM_RELAXED_STORE(bin->tb_sp, NULL);
+        bin->tb_low = NULL;
+        bin->tb_high = NULL;
+        /* tb_counts stays, for retire_locked; the block goes after it. */
     }
-    kmem_types_absorb(tc->tc_stats);
-    registry_unlink(tc);
 }
 
-static void drain_all(struct kmem_tcache *tc)
+/* Fold a cache's counters into the shared ones and forget it. Registry
+ * lock held; the bins are already empty. */
+static void retire_locked(struct kmem_tcache *tc)
 {
-    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-        kmem_tcache_drain(tc, b, 0);
-        KMEM_RELAXED_STORE(tc->tc_bins[b].tb_max, 0);
-    }
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++)
+            retired_requests[b] += count_of(tc, b, slot)->tn_allocs;
+    kmem_types_absorb(tc);
+    registry_unlink(tc);
 }
 
 static void tcache_exit(void *arg)
@@ -67,11 +82,13 @@ static void tcache_exit(void *arg)
     struct kmem_tcache *tc = arg;
     if (tc->tc_state != KMEM_TC_ACTIVE)
         return;
-    tc->tc_state = KMEM_TC_SETUP; /* frees from here on go around it */
-    drain_all(tc);
+    tc->tc_state = KMEM_TC_SETUP; /* from here on, requests go around it */
+    empty_bins(tc);
     kmem_lock_acquire(&registry_lock);
     retire_locked(tc);
     kmem_lock_release(&registry_lock);
+    kmem_dealloc(tc->tc_block, M_KMEM, "kmem thread exit");
+    tc->tc_block = NULL;
     tc->tc_state = KMEM_TC_DEAD;
 }
 
@@ -82,15 +99,31 @@ struct kmem_tcache *kmem_tcache_get(void)
         return tc;
     if (!KMEM_THREAD_CACHE || tc->tc_state != KMEM_TC_NEW)
         return NULL;
-    tc->tc_state = KMEM_TC_SETUP;
-    /* This may allocate (a C library's key storage); those requests see
-     * SETUP and go around the cache. */
+    tc->tc_state = KMEM_TC_SETUP; /* its own requests below go around it */
+    size_t row = KMEM_TYPE_SLOTS * sizeof(struct kmem_tcount);
+    size_t counts = KMEM_NBUCKETS * row, stacks = 0;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        stacks += kmem_classes[b].kc_highwat * sizeof(void *);
+    char *block = kmem_alloc(counts + stacks, M_KMEM, KM_NOWAIT | KM_ZERO, "kmem thread cache");
+    if (block == NULL) {
+        tc->tc_state = KMEM_TC_DEAD;
+        return NULL;
+    }
+    /* This may allocate (a C library's key storage). */
     (void)kmem_os_at_thread_exit(tcache_exit, tc);
+    tc->tc_block = block;
+    void **stack = (void **)(block + counts);
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        struct kmem_tbin *bin = &tc->tc_bins[b];
+        bin->tb_counts = (struct kmem_tcount *)(block + (b - 1) * row);
+        bin->tb_low = stack;
+        bin->tb_high = stack + kmem_classes[b].kc_highwat;
+        KMEM_RELAXED_STORE(bin->tb_sp, stack);
+        stack = bin->tb_high;
+    }
     kmem_lock_acquire(&registry_lock);
     registry_link(tc);
     kmem_lock_release(&registry_lock);
-    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        KMEM_RELAXED_STORE(tc->tc_bins[b].tb_max, kmem_classes[b].kc_highwat);
     tc->tc_state = KMEM_TC_ACTIVE;
     return tc;
 }
@@ -98,36 +131,23 @@ struct kmem_tcache *kmem_tcache_get(void)
 bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b)
 {
     struct kmem_tbin *bin = &tc->tc_bins[b];
-    void *chain;
-    uint32_t n = kmem_bucket_take(b, kmem_classes[b].kc_batch, &chain);
-    if (n == 0)
-        return false;
-    /* The bin is empty when it is refilled; the chain ends in NULL. */
-    bin->tb_head = chain;
-    KMEM_RELAXED_STORE(bin->tb_count, n);
-    return true;
+    uint32_t n = kmem_bucket_take(b, kmem_classes[b].kc_batch, bin->tb_low);
+    KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + n);
+    return n != 0;
 }
 
 void kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep)
 {
     struct kmem_tbin *bin = &tc->tc_bins[b];
-    if (bin->tb_count <= keep)
+    uint32_t count = (uint32_t)(bin->tb_sp - bin->tb_low);
+    if (count <= keep)
         return;
-    uint32_t give = bin->tb_count - keep;
-    void *chain;
-    if (keep == 0) {
-        chain = bin->tb_head;
-        bin->tb_head = NULL;
-    } else {
-        /* Keep the most recently freed pieces: they are warm. */
-        void **last = bin->tb_head;
-        for (uint32_t i = 1; i < keep; i++)
-            last = *last;
-        chain = *last;
-        *last = NULL;
-    }
-    KMEM_RELAXED_STORE(bin->tb_count, keep);
-    kmem_bucket_give(b, chain, give);
+    /* The oldest pieces (at the bottom) go; the most recently freed, warm
+     * ones stay. */
+    uint32_t give = count - keep;
+    kmem_bucket_give(b, bin->tb_low, give);
+    __builtin_memmove(bin->tb_low, bin->tb_low + give, keep * sizeof(void *));
+    KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + keep);
 }
 
 void kmem_tcache_flush_self(void)
@@ -139,18 +159,28 @@ void kmem_tcache_flush_self(void)
         kmem_tcache_drain(tc, b, 0);
 }
 
-void kmem_tcache_sum_slot(unsigned slot, struct kmem_tstat *sum)
+bool kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum, bool try)
 {
-    kmem_lock_acquire(&registry_lock);
+    if (try) {
+        if (!kmem_lock_try(&registry_lock))
+            return false;
+    } else {
+        kmem_lock_acquire(&registry_lock);
+    }
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next) {
-        const struct kmem_tstat *s = &tc->tc_stats[slot];
-        sum->ts_calls += KMEM_RELAXED_LOAD(s->ts_calls);
-        sum->ts_frees += KMEM_RELAXED_LOAD(s->ts_frees);
-        sum->ts_alloc_bytes += KMEM_RELAXED_LOAD(s->ts_alloc_bytes);
-        sum->ts_req_bytes += KMEM_RELAXED_LOAD(s->ts_req_bytes);
-        sum->ts_net += KMEM_RELAXED_LOAD(s->ts_net);
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+            const struct kmem_tcount *c = count_of(tc, b, slot);
+            uint64_t allocs = KMEM_RELAXED_LOAD(c->tn_allocs);
+            uint64_t frees = KMEM_RELAXED_LOAD(c->tn_frees);
+            sum->calls += allocs;
+            sum->frees += frees;
+            sum->alloc_bytes += allocs * kmem_classes[b].kc_size;
+            sum->free_bytes += frees * kmem_classes[b].kc_size;
+            sum->req_bytes += KMEM_RELAXED_LOAD(c->tn_req_bytes);
+        }
     }
     kmem_lock_release(&registry_lock);
+    return true;
 }
 
 void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
@@ -163,8 +193,9 @@ void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
     }
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-            cached[b] += KMEM_RELAXED_LOAD(tc->tc_bins[b].tb_count);
-            requests[b] += KMEM_RELAXED_LOAD(tc->tc_bins[b].tb_requests);
+            cached[b] += kmem_tbin_count(&tc->tc_bins[b]);
+            for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++)
+                requests[b] += KMEM_RELAXED_LOAD(count_of(tc, b, slot)->tn_allocs);
         }
     kmem_lock_release(&registry_lock);
 }
@@ -174,40 +205,21 @@ uint64_t kmem_tcache_count(void)
     return KMEM_RELAXED_LOAD(registry_count);
 }
 
-void kmem_tcache_lock_all(void)
+void kmem_tcache_fork(enum kmem_fork_phase phase)
 {
-    kmem_lock_acquire(&registry_lock);
-}
-
-void kmem_tcache_unlock_all(void)
-{
-    kmem_lock_release(&registry_lock);
-}
-
-void kmem_tcache_after_fork_child(void)
-{
+    kmem_lock_fork(&registry_lock, phase);
+    if (phase != KMEM_FORK_CHILD)
+        return;
     /* Only the forking thread lives on; the others' caches are still in
      * memory (the child has a copy of it) and go back to the buckets. */
-    kmem_lock_reset(&registry_lock);
     struct kmem_tcache *self = kmem_tcache_self();
     struct kmem_tcache *tc = registry;
     while (tc != NULL) {
         struct kmem_tcache *next = tc->tc_next;
         if (tc != self) {
-            /* Its thread may have been between two stores of a push or a
-             * pop: trust the chain, not the count. */
-            for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-                struct kmem_tbin *bin = &tc->tc_bins[b];
-                uint32_t n = 0;
-                for (void **p = bin->tb_head; p != NULL && n <= bin->tb_count; p = *p)
-                    n++;
-                if (n > 0)
-                    kmem_bucket_give(b, bin->tb_head, n);
-                bin->tb_head = NULL;
-                bin->tb_count = 0;
-                bin->tb_max = 0;
-            }
+            empty_bins(tc);
             retire_locked(tc);
+            kmem_dealloc(tc->tc_block, M_KMEM, "kmem fork");
         }
         tc = next;
     }

@@ -19,6 +19,12 @@ static uint32_t limit_seq;                        /* [L] bumped when limited mem
 #define SUB(field, v) __atomic_fetch_sub(&(field), (v), __ATOMIC_SEQ_CST)
 #define LOAD(field)   __atomic_load_n(&(field), __ATOMIC_SEQ_CST)
 
+/* ks_fast for a slot: where its counters are in a bin's row. */
+static uint32_t fast_offset(uint32_t slot)
+{
+    return slot * (uint32_t)sizeof(struct kmem_tcount);
+}
+
 void kmem_type_register(struct kmem_type *type)
 {
     kmem_lock_acquire(&types_lock);
@@ -30,7 +36,7 @@ void kmem_type_register(struct kmem_type *type)
         }
         KMEM_RELAXED_STORE(type->ks_slot, slot);
         if (!kmem_type_limited(type))
-            KMEM_RELAXED_STORE(type->ks_fast, slot);
+            KMEM_RELAXED_STORE(type->ks_fast, fast_offset(slot));
         type->ks_next = NULL;
         if (types_tail != NULL)
             __atomic_store_n(&types_tail->ks_next, type, __ATOMIC_RELEASE);
@@ -48,17 +54,20 @@ static uint64_t shared_memuse(const struct kmem_type *type)
     return LOAD(type->ks_alloc_bytes) - LOAD(type->ks_free_bytes);
 }
 
+/* The caches' share of a type (zero without a slot). */
+static bool cached_share(const struct kmem_type *type, struct kmem_tsum *sum, bool try)
+{
+    *sum = (struct kmem_tsum){ 0, 0, 0, 0, 0 };
+    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
+    return slot == 0 || kmem_tcache_sum_slot(slot, sum, try);
+}
+
 /* Bytes the type holds: shared counters plus every cache's slot. */
 static uint64_t memuse_of(struct kmem_type *type)
 {
-    uint64_t used = shared_memuse(type);
-    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
-    if (slot != 0) {
-        struct kmem_tstat sum = { 0, 0, 0, 0, 0, 0 };
-        kmem_tcache_sum_slot(slot, &sum);
-        used += (uint64_t)sum.ts_net;
-    }
-    return used;
+    struct kmem_tsum sum;
+    cached_share(type, &sum, false);
+    return shared_memuse(type) + sum.alloc_bytes - sum.free_bytes;
 }
 
 static void sample_max(struct kmem_type *type, uint64_t used)
@@ -75,28 +84,17 @@ static void sample_max(struct kmem_type *type, uint64_t used)
 }
 
 /*
- * Raise the high-water mark to the highest memuse since the last sample.
- * While the calling thread is the only one with a cache, that is exact:
- * the shared counters have not changed since the last sample (every
- * change samples first), and the thread's slot records the peak of its
- * own net bytes (ts_peak, kept by the fast path). With more threads, the
- * current sum is taken, which can miss a peak between two samples.
+ * Raise the high-water mark to the current memuse. Called whenever the
+ * shared counters grow, on every thread-cache exchange and on every read;
+ * allocations served from a cache between two samples are not seen one by
+ * one, so a peak shorter than a cache batch can be missed. The registry
+ * lock is only tried: a busy registry skips the sample.
  */
 void kmem_type_sample(struct kmem_type *type)
 {
-    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
-    if (slot == 0) {
-        sample_max(type, shared_memuse(type));
-        return;
-    }
-    struct kmem_tcache *tc = kmem_tcache_self();
-    if (tc->tc_state == KMEM_TC_ACTIVE && kmem_tcache_count() == 1) {
-        struct kmem_tstat *st = &tc->tc_stats[slot];
-        sample_max(type, shared_memuse(type) + (uint64_t)st->ts_peak);
-        KMEM_RELAXED_STORE(st->ts_peak, st->ts_net);
-        return;
-    }
-    sample_max(type, memuse_of(type));
+    struct kmem_tsum sum;
+    if (cached_share(type, &sum, true))
+        sample_max(type, shared_memuse(type) + sum.alloc_bytes - sum.free_bytes);
 }
 
 static void wake_waiters(struct kmem_type *type)
@@ -109,10 +107,8 @@ static void wake_waiters(struct kmem_type *type)
     kmem_os_wake(&limit_seq, true);
 }
 
-/* The shared counters change only after a sample (see kmem_type_sample). */
 void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t requested)
 {
-    kmem_type_sample(type);
     ADD(type->ks_calls, 1);
     ADD(type->ks_alloc_bytes, rounded);
     ADD(type->ks_req_bytes, requested);
@@ -121,7 +117,6 @@ void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t reques
 
 void kmem_type_count_free(struct kmem_type *type, size_t rounded)
 {
-    kmem_type_sample(type);
     ADD(type->ks_frees, 1);
     ADD(type->ks_free_bytes, rounded);
     wake_waiters(type);
@@ -129,7 +124,6 @@ void kmem_type_count_free(struct kmem_type *type, size_t rounded)
 
 void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t new_rounded)
 {
-    kmem_type_sample(type);
     if (new_rounded > old_rounded) {
         ADD(type->ks_alloc_bytes, new_rounded - old_rounded);
         kmem_type_sample(type);
@@ -198,53 +192,55 @@ void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc)
     wake_waiters(type);
 }
 
-void kmem_types_absorb(struct kmem_tstat stats[KMEM_TYPE_SLOTS])
+void kmem_types_absorb(struct kmem_tcache *tc)
 {
     for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++) {
         struct kmem_type *type = __atomic_load_n(&slot_type[slot], __ATOMIC_ACQUIRE);
-        struct kmem_tstat *s = &stats[slot];
         if (type == NULL)
             continue;
-        ADD(type->ks_calls, s->ts_calls);
-        ADD(type->ks_frees, s->ts_frees);
-        ADD(type->ks_alloc_bytes, s->ts_alloc_bytes);
-        ADD(type->ks_free_bytes, s->ts_alloc_bytes - (uint64_t)s->ts_net);
-        ADD(type->ks_req_bytes, s->ts_req_bytes);
-        KMEM_RELAXED_STORE(s->ts_calls, 0);
-        KMEM_RELAXED_STORE(s->ts_frees, 0);
-        KMEM_RELAXED_STORE(s->ts_alloc_bytes, 0);
-        KMEM_RELAXED_STORE(s->ts_req_bytes, 0);
-        KMEM_RELAXED_STORE(s->ts_net, 0);
-        KMEM_RELAXED_STORE(s->ts_peak, 0);
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+            struct kmem_tcount *c = &tc->tc_bins[b].tb_counts[slot];
+            uint64_t size = kmem_bucket_size(b);
+            ADD(type->ks_calls, c->tn_allocs);
+            ADD(type->ks_frees, c->tn_frees);
+            ADD(type->ks_alloc_bytes, c->tn_allocs * size);
+            ADD(type->ks_free_bytes, c->tn_frees * size);
+            ADD(type->ks_req_bytes, c->tn_req_bytes);
+            KMEM_RELAXED_STORE(c->tn_allocs, 0);
+            KMEM_RELAXED_STORE(c->tn_frees, 0);
+            KMEM_RELAXED_STORE(c->tn_req_bytes, 0);
+        }
     }
 }
 
 void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out)
 {
-    kmem_type_sample(type);
-    struct kmem_tstat sum = { 0, 0, 0, 0, 0, 0 };
-    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
-    if (slot != 0)
-        kmem_tcache_sum_slot(slot, &sum);
-    uint64_t calls = LOAD(type->ks_calls) + sum.ts_calls;
-    uint64_t frees = LOAD(type->ks_frees) + sum.ts_frees;
+    struct kmem_tsum sum;
+    cached_share(type, &sum, false);
+    uint64_t calls = LOAD(type->ks_calls) + sum.calls;
+    uint64_t frees = LOAD(type->ks_frees) + sum.frees;
     out->inuse = calls - frees;
-    out->memuse = shared_memuse(type) + (uint64_t)sum.ts_net;
+    out->memuse = shared_memuse(type) + sum.alloc_bytes - sum.free_bytes;
     sample_max(type, out->memuse);
     out->maxused = KMEM_RELAXED_LOAD(type->ks_maxused);
     out->calls = calls;
     out->limit = KMEM_RELAXED_LOAD(type->ks_limit);
     out->limblocks = LOAD(type->ks_limblocks);
     out->frees = frees;
-    out->requested = LOAD(type->ks_req_bytes) + sum.ts_req_bytes;
+    out->requested = LOAD(type->ks_req_bytes) + sum.req_bytes;
+}
+
+/* The list only grows, and entries are published with release stores, so
+ * it is walked without the lock (callers may allocate meanwhile). */
+struct kmem_type *kmem_types_next(const struct kmem_type *prev)
+{
+    return prev == NULL ? __atomic_load_n(&types_head, __ATOMIC_ACQUIRE)
+                        : __atomic_load_n(&prev->ks_next, __ATOMIC_ACQUIRE);
 }
 
 void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg)
 {
-    /* The list only grows, and entries are published with release stores,
-     * so it is walked without the lock (fn may allocate). */
-    for (struct kmem_type *t = __atomic_load_n(&types_head, __ATOMIC_ACQUIRE); t != NULL;
-         t = __atomic_load_n(&t->ks_next, __ATOMIC_ACQUIRE))
+    for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t))
         fn(t, arg);
 }
 
@@ -255,13 +251,11 @@ struct totals {
 static void add_totals(struct kmem_type *type, void *arg)
 {
     struct totals *t = arg;
-    struct kmem_tstat sum = { 0, 0, 0, 0, 0, 0 };
-    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
-    if (slot != 0)
-        kmem_tcache_sum_slot(slot, &sum);
-    t->memuse += shared_memuse(type) + (uint64_t)sum.ts_net;
-    t->requested += LOAD(type->ks_req_bytes) + sum.ts_req_bytes;
-    t->rounded += LOAD(type->ks_alloc_bytes) + sum.ts_alloc_bytes;
+    struct kmem_tsum sum;
+    cached_share(type, &sum, false);
+    t->memuse += shared_memuse(type) + sum.alloc_bytes - sum.free_bytes;
+    t->requested += LOAD(type->ks_req_bytes) + sum.req_bytes;
+    t->rounded += LOAD(type->ks_alloc_bytes) + sum.alloc_bytes;
 }
 
 void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded)
@@ -278,22 +272,14 @@ int kmem_type_set_limit(struct kmem_type *type, size_t bytes)
     kmem_type_ensure(type);
     kmem_lock_acquire(&types_lock);
     KMEM_RELAXED_STORE(type->ks_limit, (uint64_t)bytes);
-    KMEM_RELAXED_STORE(type->ks_fast, bytes != 0 ? 0 : type->ks_slot);
+    KMEM_RELAXED_STORE(type->ks_fast, bytes != 0 ? 0 : fast_offset(type->ks_slot));
     __atomic_store_n(&limit_seq, limit_seq + 1, __ATOMIC_SEQ_CST);
     kmem_lock_release(&types_lock);
     kmem_os_wake(&limit_seq, true);
     return KMEM_OK;
 }
 
-void kmem_types_lock_all(void)
+void kmem_types_fork(enum kmem_fork_phase phase)
 {
-    kmem_lock_acquire(&types_lock);
-}
-
-void kmem_types_unlock_all(bool child)
-{
-    if (child)
-        kmem_lock_reset(&types_lock);
-    else
-        kmem_lock_release(&types_lock);
+    kmem_lock_fork(&types_lock, phase);
 }

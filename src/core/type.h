@@ -8,13 +8,14 @@
  * with a limit counts only in its shared counters (ks_fast is 0), under
  * kmem_types_lock, so that the limit check sees every byte.
  *
- *   memuse = (ks_alloc_bytes - ks_free_bytes) + sum over caches of
- *            (ts_alloc_bytes - ts_free_bytes) in the type's slot
+ *   memuse = (ks_alloc_bytes - ks_free_bytes) + sum over caches and
+ *            buckets b of (tn_allocs - tn_frees) * size(b) in its slot
  */
 #ifndef KMEM_TYPE_H
 #define KMEM_TYPE_H
 
 #include "config.h"
+#include "lock.h"
 
 void kmem_type_register(struct kmem_type *type);
 
@@ -56,11 +57,15 @@ void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc);
  * Called on thread-cache batch exchanges. */
 void kmem_type_sample(struct kmem_type *type);
 
-/* A thread cache is going away: fold all its slots. Registry lock held. */
-void kmem_types_absorb(struct kmem_tstat stats[KMEM_TYPE_SLOTS]);
+/* A thread cache is going away: fold all its counters into the types'
+ * shared ones. Registry lock held. */
+void kmem_types_absorb(struct kmem_tcache *tc);
 
 /* Current figures of a type (see kmem_type_stats in kmem.h). */
 void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out);
+
+/* The registered type after prev (NULL: the first), oldest first. */
+struct kmem_type *kmem_types_next(const struct kmem_type *prev);
 
 /* Call fn for each registered type, oldest first. */
 void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg);
@@ -70,7 +75,7 @@ void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded)
 
 int kmem_type_set_limit(struct kmem_type *type, size_t bytes);
 
-void kmem_types_lock_all(void);
-void kmem_types_unlock_all(bool child);
+/* Around fork(): the registry and limit lock (see kmem_lock_fork). */
+void kmem_types_fork(enum kmem_fork_phase phase);
 
 #endif /* KMEM_TYPE_H */

@@ -10,24 +10,35 @@
 #include "../core/type.h"
 
 /* Exactly one of KM_WAITOK and KM_NOWAIT, optionally KM_ZERO; a type. */
-static inline void check_request(size_t size, const struct kmem_type *type, int flags,
-                                 const char *who)
+static void check_request(size_t size, const struct kmem_type *type, int flags,
+                          const char *who)
 {
     int wait = flags & (KM_WAITOK | KM_NOWAIT);
-    if (__builtin_expect((flags & ~(KM_WAITOK | KM_NOWAIT | KM_ZERO)) != 0 ||
-                             wait == 0 || wait == (KM_WAITOK | KM_NOWAIT),
-                         0))
+    if ((flags & ~(KM_WAITOK | KM_NOWAIT | KM_ZERO)) != 0 || wait == 0 ||
+        wait == (KM_WAITOK | KM_NOWAIT))
         kmem_bad_request(who, size, type,
                          "flags must hold exactly one of KM_WAITOK and KM_NOWAIT, "
                          "optionally KM_ZERO");
-    if (__builtin_expect(type == NULL, 0))
+    if (type == NULL)
         kmem_bad_request(who, size, type, "type is NULL");
+}
+
+/* Everything but the cache hit: check the arguments, then the core. */
+static __attribute__((noinline)) void *malloc_slow(size_t size, struct kmem_type *type,
+                                                   int flags)
+{
+    check_request(size, type, flags, "kmem_malloc");
+    return kmem_alloc_slow(size, type, flags, "kmem_malloc");
 }
 
 KMEM_API void *kmem_malloc(size_t size, struct kmem_type *type, int flags)
 {
-    check_request(size, type, flags, "kmem_malloc");
-    return kmem_alloc(size, type, flags, "kmem_malloc");
+    void *p;
+    /* The common case: KM_WAITOK or KM_NOWAIT alone, a small size, a hit. */
+    if ((unsigned)flags - 1u < 2u && size <= KMEM_MAXALLOCSAVE && type != NULL &&
+        kmem_cache_pop(kmem_bucket_index(size), size, type, &p))
+        return p;
+    return malloc_slow(size, type, flags);
 }
 
 KMEM_API void kmem_free(void *ptr, struct kmem_type *type)
@@ -63,6 +74,21 @@ KMEM_API int kmem_type_stats(const struct kmem_type *type, struct kmem_type_stat
     struct kmem_type *t = (struct kmem_type *)(uintptr_t)type; /* maxused is sampled */
     kmem_type_read(t, out);
     return KMEM_OK;
+}
+
+KMEM_API struct kmem_type *kmem_type_next(const struct kmem_type *prev)
+{
+    return kmem_types_next(prev);
+}
+
+KMEM_API const char *kmem_type_name(const struct kmem_type *type)
+{
+    return type != NULL ? type->ks_shortdesc : NULL;
+}
+
+KMEM_API const char *kmem_type_description(const struct kmem_type *type)
+{
+    return type != NULL ? type->ks_longdesc : NULL;
 }
 
 KMEM_API unsigned kmem_nbuckets(void)

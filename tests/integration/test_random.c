@@ -167,6 +167,11 @@ static void check_shadow(long op)
               op, t, ts.memuse, bytes[t]);
         CHECK(ts.maxused >= ts.memuse, "op %ld: type %d high-water below use", op, t);
         CHECK(ts.calls - ts.frees == ts.inuse, "op %ld: calls - frees != inuse", op);
+    }
+    /* Over every type in use — the test's and kmem's own. */
+    for (struct kmem_type *t = kmem_type_next(NULL); t != NULL; t = kmem_type_next(t)) {
+        struct kmem_type_stats ts;
+        kmem_type_stats(t, &ts);
         total += ts.memuse;
     }
     struct kmem_arena_stats as;
