@@ -135,10 +135,13 @@ struct kmem_page {
 };
 
 /* ---- the thread cache -------------------------------------------------------
- * Each bin is a stack of free pieces: tb_low <= tb_sp <= tb_high, pieces
- * in [tb_low, tb_sp). A pop and a push move one pointer and write nothing
- * into other pieces. Before the cache is set up all three are NULL, so
- * both fail and the caller takes the slow path. */
+ * Each bin is a stack of free pieces in [tb_low, tb_sp), at most the
+ * bucket's kc_highwat of them. A pop and a push move one pointer and write
+ * nothing into other pieces. A push fails when tb_sp reaches tb_limit:
+ * normally the stack's end, but tb_low right after a refill, so that the
+ * first free after a run of allocations takes the slow path once and
+ * samples the type's high-water mark there. Before the cache is set up
+ * all are NULL, so both fail and the caller takes the slow path. */
 /* What this thread's cache did for one type in one bucket. */
 struct kmem_tcount {
     uint64_t tn_allocs;    /* allocations */
@@ -148,7 +151,7 @@ struct kmem_tcount {
 struct kmem_tbin {
     void **tb_sp;                /* next free slot */
     void **tb_low;               /* empty when tb_sp == tb_low */
-    void **tb_high;              /* full when tb_sp == tb_high */
+    void **tb_limit;             /* a push needs tb_sp < tb_limit */
     struct kmem_tcount *tb_counts; /* [slot] for this bucket */
 };
 struct kmem_tcache {
@@ -227,7 +230,7 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
     uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
     void **sp = bin->tb_sp;
-    if (sp == bin->tb_high || fast == 0)
+    if (sp >= bin->tb_limit || fast == 0)
         return 0;
     *sp = ptr;
     KMEM_OWNER_STORE(bin->tb_sp, sp + 1);

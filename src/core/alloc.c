@@ -217,9 +217,13 @@ static void free_small(void *ptr, unsigned b, struct kmem_type *type)
     ((uintptr_t *)ptr)[1] = kmem_free_key(ptr);
     if (tc != NULL) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        if (bin->tb_sp == bin->tb_high) {
+        void **end = kmem_tbin_end(bin, b);
+        if (bin->tb_limit != end || bin->tb_sp == end) {
+            /* The first free after a refill, or a full bin. */
             kmem_type_sample(type);
-            kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2);
+            bin->tb_limit = end;
+            if (bin->tb_sp == end)
+                kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2);
         }
         uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
         *bin->tb_sp = ptr;

@@ -61,7 +61,7 @@ static void empty_bins(struct kmem_tcache *tc)
             kmem_bucket_give(b, bin->tb_low, (uint32_t)(bin->tb_sp - bin->tb_low));
         KMEM_RELAXED_STORE(bin->tb_sp, NULL);
         bin->tb_low = NULL;
-        bin->tb_high = NULL;
+        bin->tb_limit = NULL;
         /* tb_counts stays, for retire_locked; the block goes after it. */
     }
 }
@@ -117,9 +117,9 @@ struct kmem_tcache *kmem_tcache_get(void)
         struct kmem_tbin *bin = &tc->tc_bins[b];
         bin->tb_counts = (struct kmem_tcount *)(block + (b - 1) * row);
         bin->tb_low = stack;
-        bin->tb_high = stack + kmem_classes[b].kc_highwat;
+        bin->tb_limit = stack + kmem_classes[b].kc_highwat;
         KMEM_RELAXED_STORE(bin->tb_sp, stack);
-        stack = bin->tb_high;
+        stack = bin->tb_limit;
     }
     kmem_lock_acquire(&registry_lock);
     registry_link(tc);
@@ -133,6 +133,7 @@ bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b)
     struct kmem_tbin *bin = &tc->tc_bins[b];
     uint32_t n = kmem_bucket_take(b, kmem_classes[b].kc_batch, bin->tb_low);
     KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + n);
+    bin->tb_limit = bin->tb_low; /* the next free samples (see kmem_fastpath.h) */
     return n != 0;
 }
 

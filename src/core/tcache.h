@@ -23,6 +23,7 @@
 #ifndef KMEM_TCACHE_H
 #define KMEM_TCACHE_H
 
+#include "bucket.h"
 #include "config.h"
 #include "lock.h"
 
@@ -40,6 +41,12 @@ static inline struct kmem_tcache *kmem_tcache_self(void)
 static inline uint32_t kmem_tbin_count(const struct kmem_tbin *bin)
 {
     return (uint32_t)(KMEM_RELAXED_LOAD(bin->tb_sp) - bin->tb_low);
+}
+
+/* The end of bin b's stack. */
+static inline void **kmem_tbin_end(const struct kmem_tbin *bin, unsigned b)
+{
+    return bin->tb_low + kmem_classes[b].kc_highwat;
 }
 
 /* The calling thread's cache if it can be used, activating it on first
