@@ -91,6 +91,14 @@ struct kmem_type;
 KMEM_API void *kmem_malloc(size_t size, struct kmem_type *type, int flags)
     KMEM_MALLOC_ATTR(1);
 
+/* As kmem_malloc, with the block's address a multiple of `align` (a power
+ * of two; larger than the page size too). A small block comes from a
+ * bucket whose size is a multiple of the alignment; a larger alignment
+ * takes whole pages. An alignment that is not a power of two is a
+ * programming error (message and abort). */
+KMEM_API void *kmem_malloc_aligned(size_t size, size_t align, struct kmem_type *type,
+                                   int flags) KMEM_MALLOC_ATTR(1);
+
 /* Give back memory from kmem_malloc/kmem_realloc. NULL is a no-op. `type`
  * is the type it was allocated with; kmem trusts it for the statistics. */
 KMEM_API void kmem_free(void *ptr, struct kmem_type *type);
@@ -198,6 +206,13 @@ struct kmem_options {
  * until it is granted. Returns KMEM_OK, KMEM_ERR_BUSY if kmem already
  * started, KMEM_ERR_NOMEM if no reservation could be had. */
 KMEM_API int kmem_init(const struct kmem_options *options);
+
+/* Cap the memory kmem holds for the whole process — pages in use plus free
+ * pages kept resident — at `bytes` (0: no cap). Past it, KM_NOWAIT requests
+ * (and the C library's malloc) get NULL; KM_WAITOK ones abort. Also set by
+ * the environment variable KMEM_LIMIT (e.g. "512M") when kmem starts.
+ * Returns KMEM_OK. */
+KMEM_API int kmem_set_memory_limit(size_t bytes);
 
 /* Give back to the system all memory that is free now: the calling
  * thread's cache, slabs whose pieces are all free, and free page runs.

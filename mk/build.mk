@@ -36,6 +36,7 @@ APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(SANFLAGS) $(INC)
 
 CORE_SRC  := $(sort $(wildcard src/core/*.c src/util/*.c))
 FRONT_SRC := src/front/api.c src/front/stats_print.c
+LIBC_SRC  := src/front/malloc.c src/front/report.c
 HEADERS   := $(wildcard include/*.h src/*/*.h) $(O)/include/kmem_config.h
 
 ifeq ($(FREESTANDING),1)
@@ -46,23 +47,31 @@ ifeq ($(FREESTANDING),1)
   LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/freestanding.c
   LIBS      := $(O)/lib/libkmem-freestanding.a
   TEST_SRC  := $(sort $(wildcard tests/freestanding/*.c))
+  STATIC    := $(O)/lib/libkmem-freestanding.a
 else
+  # libkmem-api.a: the typed API alone, the C library's malloc untouched
+  # (what the tests and benchmarks link). libkmem.a and libkmem.so: also
+  # the malloc family.
   LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/posix.c
-  LIBS      := $(O)/lib/libkmem.a $(O)/lib/libkmem.so
+  LIBS      := $(O)/lib/libkmem-api.a $(O)/lib/libkmem.a $(O)/lib/libkmem.so $(O)/bin/kmem-run
   TEST_SRC  := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
+  STATIC    := $(O)/lib/libkmem-api.a
 endif
 LIB_OBJ   := $(patsubst src/%.c,$(O)/obj/%.o,$(LIB_SRC))
+LIBC_OBJ  := $(patsubst src/%.c,$(O)/obj/%.o,$(LIBC_SRC))
 TEST_BIN  := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
-STATIC    := $(firstword $(LIBS))
+DROPIN_SRC := $(sort $(wildcard tests/dropin/*.c))
+DROPIN_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(DROPIN_SRC))
 
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib tests benches check-undefined
+.PHONY: all lib tests benches dropin check-undefined
 all: lib tests
 lib: $(LIBS)
 tests: $(TEST_BIN)
 benches: $(BENCH_BIN)
+dropin: $(DROPIN_BIN)
 
 # The freestanding library may need nothing from outside but these.
 check-undefined: $(STATIC)
@@ -80,13 +89,21 @@ $(O)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(LIBFLAGS) -c $< -o $@
 
-$(O)/lib/libkmem.a $(O)/lib/libkmem-freestanding.a: $(LIB_OBJ)
+$(O)/lib/libkmem-api.a $(O)/lib/libkmem-freestanding.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/lib/libkmem.so: $(LIB_OBJ)
+$(O)/lib/libkmem.a: $(LIB_OBJ) $(LIBC_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,libkmem.so -Wl,-z,defs $(SANFLAGS) -o $@ $^ -lpthread
+
+$(O)/bin/kmem-run: tools/kmem-run
+	@mkdir -p $(@D)
+	cp $< $@ && chmod +x $@
 
 $(O)/tests/%: tests/%.c tests/harness.h $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
@@ -95,3 +112,8 @@ $(O)/tests/%: tests/%.c tests/harness.h $(STATIC) $(HEADERS)
 $(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(APPFLAGS) -Ibench $< -o $@ $(STATIC) -lpthread
+
+# Programs run under LD_PRELOAD=libkmem.so: plain C, no kmem headers.
+$(O)/tests/dropin/%: tests/dropin/%.c $(wildcard tests/dropin/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-alloc-size-larger-than -Wno-use-after-free -Itests $< -o $@ -lpthread -ldl

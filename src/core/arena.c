@@ -454,18 +454,20 @@ uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_pag
         uintptr_t align = (uintptr_t)align_pages << KMEM_PAGE_SHIFT;
         uintptr_t addr = (uintptr_t)kmem_page_addr(page);
         start = page + (uint32_t)((((addr + align - 1) & ~(align - 1)) - addr) >> KMEM_PAGE_SHIFT);
-        /* The pages before and after the block go back as they were. */
-        if (start > page) {
-            ensure_record();
-            insert_free(page, start - page, state);
-        }
-        uint32_t after = (uint32_t)(page + want) - (start + npages);
-        if (after > 0) {
-            ensure_record();
-            insert_free(start + npages, after, state);
-        }
     }
+    /* Marked first: the taken pages' descriptors are stale (the run's old
+     * first page still names its record), and the pages around the block
+     * must not be joined to it. */
     mark(start, npages, head, tail_kind);
+    if (start > page) {
+        ensure_record();
+        insert_free(page, start - page, state);
+    }
+    uint32_t after = (uint32_t)(page + want) - (start + npages);
+    if (after > 0) {
+        ensure_record();
+        insert_free(start + npages, after, state);
+    }
     account_alloc(head.ku_kind, npages);
     kmem_lock_release(&A.ka_lock);
     *zeroed = state == KMEM_RUN_CLEAN && A.ka_zeroes;

@@ -119,16 +119,29 @@ static int start_locked(uint64_t want)
     if (base == NULL || !kmem_arena_init(base, granted))
         return KMEM_ERR_NOMEM;
 
+    const char *cap = kmem_os_getenv("KMEM_LIMIT");
+    if (cap != NULL) {
+        uint64_t bytes = kmem_parse_size(cap);
+        if (bytes == 0)
+            warn("KMEM_LIMIT not understood, no limit set: ", cap);
+        kmem_arena_set_cap(bytes);
+    }
+
     struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
     kmem_buckets_init();
     fp->fp_secret = (uintptr_t)(kmem_os_random() | 1);
     fp->fp_pages = kmem_arena.ka_pages;
     fp->fp_base = kmem_arena.ka_base;
-    (void)kmem_os_at_fork(fork_prepare, fork_parent, fork_child);
     __atomic_store_n(&fp->fp_size, (uintptr_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT,
                      __ATOMIC_RELEASE);
     __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
     return KMEM_OK;
+}
+
+/* After the arena is up and init_lock is free: registering may allocate. */
+static void after_start(void)
+{
+    (void)kmem_os_at_fork(fork_prepare, fork_parent, fork_child);
 }
 
 int kmem_start(uint64_t arena_size)
@@ -140,6 +153,8 @@ int kmem_start(uint64_t arena_size)
         start_failed = rc != KMEM_OK;
     }
     kmem_lock_release(&init_lock);
+    if (rc == KMEM_OK)
+        after_start();
     return rc;
 }
 
@@ -147,9 +162,14 @@ bool kmem_ensure_init(void)
 {
     if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))
         return true;
+    bool now = false;
     kmem_lock_acquire(&init_lock);
-    if (!__atomic_load_n(&started, __ATOMIC_RELAXED) && !start_failed)
+    if (!__atomic_load_n(&started, __ATOMIC_RELAXED) && !start_failed) {
         start_failed = start_locked(0) != KMEM_OK;
+        now = !start_failed;
+    }
     kmem_lock_release(&init_lock);
+    if (now)
+        after_start();
     return __atomic_load_n(&started, __ATOMIC_ACQUIRE);
 }

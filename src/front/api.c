@@ -3,6 +3,7 @@
  * the core. Nothing here decides how memory is found or counted.
  */
 #include "../core/alloc.h"
+#include "../core/arena.h"
 #include "../core/diag.h"
 #include "../core/init.h"
 #include "../core/stats.h"
@@ -39,6 +40,16 @@ KMEM_API void *kmem_malloc(size_t size, struct kmem_type *type, int flags)
         kmem_cache_pop(kmem_bucket_index(size), size, type, &p))
         return p;
     return malloc_slow(size, type, flags);
+}
+
+KMEM_API void *kmem_malloc_aligned(size_t size, size_t align, struct kmem_type *type,
+                                   int flags)
+{
+    check_request(size, type, flags, "kmem_malloc_aligned");
+    if (align == 0 || (align & (align - 1)) != 0)
+        kmem_bad_request("kmem_malloc_aligned", size, type,
+                         "alignment is not a power of two");
+    return kmem_alloc_aligned(size, align, type, flags, "kmem_malloc_aligned");
 }
 
 KMEM_API void kmem_free(void *ptr, struct kmem_type *type)
@@ -119,6 +130,14 @@ KMEM_API int kmem_arena_stats(struct kmem_arena_stats *out)
 KMEM_API int kmem_init(const struct kmem_options *options)
 {
     return kmem_start(options != NULL ? options->arena_size : 0);
+}
+
+KMEM_API int kmem_set_memory_limit(size_t bytes)
+{
+    if (!kmem_ensure_init())
+        return KMEM_ERR_NOMEM;
+    kmem_arena_set_cap(bytes);
+    return KMEM_OK;
 }
 
 KMEM_API size_t kmem_trim(void)

@@ -87,14 +87,26 @@ static void do_alloc(struct rng *r, struct slot *s, long op)
     int zero = rng_below(r, 8) == 0;
     int type = (int)rng_below(r, 3);
     char *p;
-    if (!zero && rng_below(r, 4) == 0)
+    size_t align = 0;
+    uint64_t how = rng_below(r, 16);
+    if (how < 4 && !zero) {
         KMEM_MALLOC(p, char *, size, types[type], flags);
-    else
+    } else if (how == 4) {
+        align = (size_t)16 << rng_below(r, 14); /* 16 B .. 128 KiB */
+        p = kmem_malloc_aligned(size, align, types[type], flags | (zero ? KM_ZERO : 0));
+    } else {
         p = kmem_malloc(size, types[type], flags | (zero ? KM_ZERO : 0));
+    }
     REQUIRE(p != NULL, "op %ld: allocation of %zu bytes failed", op, size);
     size_t usable = kmem_usable_size(p);
-    CHECK(usable == rounded_size(size), "op %ld: %zu bytes gave usable %zu, want %zu", op,
-          size, usable, rounded_size(size));
+    if (align != 0) {
+        CHECK((uintptr_t)p % align == 0, "op %ld: %zu bytes at %p not aligned to %zu", op,
+              size, (void *)p, align);
+        CHECK(usable >= size, "op %ld: aligned block of %zu has usable %zu", op, size, usable);
+    } else {
+        CHECK(usable == rounded_size(size), "op %ld: %zu bytes gave usable %zu, want %zu", op,
+              size, usable, rounded_size(size));
+    }
     if (zero)
         CHECK(zeroed(p, 0, usable), "op %ld: KM_ZERO block of %zu not zero", op, size);
     *s = (struct slot){ p, size, usable, next_tag++, type };

@@ -1,0 +1,59 @@
+/*
+ * report.c — statistics to a file descriptor, and at exit.
+ *
+ * When the process ends normally (exit, or return from main), kmem writes
+ * its statistics if the environment asks for it:
+ *   KMEM_STATS=1            the tables, on standard error
+ *   KMEM_STATS_JSON=FILE    the JSON, into FILE
+ *   KMEM_STATS_PID=N        only if this process is N (kmem-run sets it to
+ *                           the command it runs, so that the programs that
+ *                           command starts do not report too)
+ */
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kmem.h"
+
+static void write_all(void *arg, const char *text, size_t len)
+{
+    int fd = *(int *)arg;
+    while (len > 0) {
+        ssize_t n = write(fd, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+void kmem_report_write(int fd, int flags)
+{
+    kmem_stats_print(write_all, &fd, flags);
+}
+
+static __attribute__((destructor)) void report_at_exit(void)
+{
+    int saved = errno;
+    const char *pid = getenv("KMEM_STATS_PID");
+    if (pid != NULL && *pid != '\0' && strtol(pid, NULL, 10) != (long)getpid())
+        return;
+    const char *tables = getenv("KMEM_STATS");
+    if (tables != NULL && *tables != '\0' && *tables != '0')
+        kmem_report_write(2, 0);
+    const char *json = getenv("KMEM_STATS_JSON");
+    if (json != NULL && *json != '\0') {
+        int fd = open(json, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            kmem_report_write(fd, KMEM_STATS_JSON);
+            close(fd);
+        }
+    }
+    errno = saved;
+}
