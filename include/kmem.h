@@ -107,7 +107,10 @@ KMEM_API void kmem_free(void *ptr, struct kmem_type *type);
  * survive; the block may move. ptr NULL acts as kmem_malloc. With
  * KM_NOWAIT a failure returns NULL and leaves the old block intact. KM_ZERO
  * zeroes the bytes beyond the old block's usable size. A size of 0 keeps a
- * minimum-size block (this is not the C library's realloc). */
+ * minimum-size block (this is not the C library's realloc). A block that
+ * moves is held twice for a moment: under a type's limit, the old and the
+ * new size must fit together; with KM_WAITOK, when they never can, kmem
+ * aborts with a message rather than wait forever. */
 KMEM_API void *kmem_realloc(void *ptr, size_t size, struct kmem_type *type,
                             int flags) KMEM_MALLOC_ATTR(2);
 

@@ -246,7 +246,7 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
         int kmem_flags_ = (flags);                                           \
         struct kmem_type *kmem_type_ = (type);                               \
         void *kmem_p_;                                                       \
-        if (!(kmem_size_ <= KMEM_MAXALLOCSAVE &&                             \
+        if (!(kmem_size_ <= KMEM_MAXALLOCSAVE && kmem_type_ != 0 &&          \
               (kmem_flags_ == KM_WAITOK || kmem_flags_ == KM_NOWAIT) &&      \
               kmem_cache_pop(kmem_bucket_index(kmem_size_), kmem_size_,      \
                              kmem_type_, &kmem_p_)))                         \
@@ -258,7 +258,7 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
     do {                                                                     \
         void *kmem_a_ = (void *)(addr);                                      \
         struct kmem_type *kmem_t_ = (type);                                  \
-        if (!kmem_cache_push(kmem_a_, kmem_t_))                              \
+        if (kmem_t_ == 0 || !kmem_cache_push(kmem_a_, kmem_t_))              \
             kmem_free(kmem_a_, kmem_t_);                                     \
     } while (0)
 

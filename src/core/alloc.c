@@ -55,7 +55,7 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
         blk.bl_size = (size_t)d->ku_word << KMEM_PAGE_SHIFT;
     } else if (kind == KMEM_KIND_LARGE_TAIL) {
         kmem_bad_pointer(who, ptr, type, "pointer is inside a large block, not at its start");
-    } else if (kind == KMEM_KIND_FREE) {
+    } else if (kind == KMEM_KIND_FREE || kind == KMEM_KIND_BUSY) {
         kmem_bad_pointer(who, ptr, type,
                          "pointer is in free pages (already freed, or never allocated)");
     } else {
@@ -258,34 +258,49 @@ __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *ty
 
 /* ---- resize --------------------------------------------------------------- */
 
-/* Resize a large block without moving it; false if it cannot be. */
-static bool resize_in_place(const struct block *blk, size_t size,
-                            struct kmem_type *type, int flags, const char *who)
+enum resized { RESIZED, RESIZE_NO_ROOM, RESIZE_REFUSED };
+
+/* Resize a large block without moving it. RESIZE_NO_ROOM: the pages after
+ * it are taken (or, for a KM_WAITOK caller, the limit has no room now: the
+ * caller moves the block, waiting there); RESIZE_REFUSED: a KM_NOWAIT
+ * caller is at the type's limit, and moving would need even more. */
+static enum resized resize_in_place(const struct block *blk, size_t size,
+                                    struct kmem_type *type, int flags, const char *who)
 {
     uint32_t npages = (uint32_t)((size + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
     size_t old_bytes = blk->bl_size, new_bytes = (size_t)npages << KMEM_PAGE_SHIFT;
     if (npages == blk->bl_npages)
-        return true;
+        return RESIZED;
     if (npages < blk->bl_npages) {
         kmem_arena_shrink(blk->bl_page, blk->bl_npages, npages);
         kmem_type_count_resize(type, old_bytes, new_bytes);
-        return true;
+        return RESIZED;
     }
-    int admit = kmem_type_admit(type, new_bytes - old_bytes, 0, false, flags, who);
+    /* Never wait here; a waiting caller waits once, in the move. */
+    int quiet = (flags & KM_WAITOK) ? KMEM_ADMIT_QUIET : 0;
+    int admit = kmem_type_admit(type, new_bytes - old_bytes, 0, false, KM_NOWAIT | quiet, who);
     if (admit == KMEM_ADMIT_REFUSED)
-        return false;
+        return (flags & KM_WAITOK) ? RESIZE_NO_ROOM : RESIZE_REFUSED;
     bool zeroed = false;
     if (!kmem_arena_grow(blk->bl_page, blk->bl_npages, npages, &zeroed)) {
         if (admit == KMEM_ADMIT_COUNTED)
             kmem_type_unadmit(type, new_bytes - old_bytes, false);
-        return false;
+        return RESIZE_NO_ROOM;
     }
     if (admit == KMEM_ADMIT_FREE)
         kmem_type_count_resize(type, old_bytes, new_bytes);
     if ((flags & KM_ZERO) && !zeroed)
         __builtin_memset((char *)kmem_page_addr(blk->bl_page) + old_bytes, 0,
                          new_bytes - old_bytes);
-    return true;
+    return RESIZED;
+}
+
+/* The bytes a request of `size` holds. */
+static size_t rounded_size(size_t size)
+{
+    if (size <= KMEM_MAXALLOCSAVE)
+        return kmem_bucket_size(kmem_bucket_index(size));
+    return (size + KMEM_PAGE_MASK) & ~(size_t)KMEM_PAGE_MASK;
 }
 
 void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
@@ -297,9 +312,20 @@ void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
     kmem_type_ensure(type);
     if (blk.bl_small && size <= KMEM_MAXALLOCSAVE && kmem_bucket_index(size) == blk.bl_bucket)
         return ptr;
-    if (!blk.bl_small && size > KMEM_MAXALLOCSAVE && size <= kmem_max_request() &&
-        resize_in_place(&blk, size, type, flags, who))
-        return ptr;
+    if (!blk.bl_small && size > KMEM_MAXALLOCSAVE && size <= kmem_max_request()) {
+        enum resized r = resize_in_place(&blk, size, type, flags, who);
+        if (r == RESIZED)
+            return ptr;
+        if (r == RESIZE_REFUSED)
+            return NULL;
+    }
+    /* Moving holds the old and the new block at once. */
+    uint64_t limit = KMEM_RELAXED_LOAD(type->ks_limit);
+    if ((flags & KM_WAITOK) && limit != 0 && size <= kmem_max_request() &&
+        blk.bl_size + rounded_size(size) > limit)
+        kmem_bad_request(who, size, type,
+                         "moving the block needs the old and the new one at once, more than "
+                         "the type's limit; KM_WAITOK can never be met");
     void *q = kmem_alloc(size, type, flags & ~KM_ZERO, who);
     if (q == NULL)
         return NULL;

@@ -137,6 +137,7 @@ static uint32_t record_take(void)
     uint32_t id = A.ka_run_unused;
     if (id != 0) {
         A.ka_run_unused = run(id)->rn_next;
+        A.ka_runs_unused--;
     } else {
         if (A.ka_runs_used == A.ka_runs_max)
             return 0;
@@ -151,6 +152,7 @@ static void record_release(uint32_t id)
     run(id)->rn_npages = 0;
     run(id)->rn_next = A.ka_run_unused;
     A.ka_run_unused = id;
+    A.ka_runs_unused++;
     A.ka_runs_live--;
 }
 
@@ -261,9 +263,10 @@ static uint32_t run_ending_at(uint32_t page)
 
 /*
  * Make [page, page+npages) a free run of `state`, joining neighbours of the
- * same state. Needs at most one unused run record (see ensure_record).
+ * same state. `spare` is a record the caller holds for it, or 0; without
+ * one, at most one unused record is needed (see ensure_records).
  */
-static void insert_free(uint32_t page, uint32_t npages, unsigned state)
+static void insert_free(uint32_t page, uint32_t npages, unsigned state, uint32_t spare)
 {
     __builtin_memset(&A.ka_pages[page], 0, (size_t)npages * sizeof(struct kmem_page));
     uint32_t start = page, len = npages, id = 0;
@@ -287,9 +290,11 @@ static void insert_free(uint32_t page, uint32_t npages, unsigned state)
             record_release(right);
     }
     if (id == 0) {
-        id = record_take();
+        id = spare != 0 ? spare : record_take();
         if (id == 0)
             kmem_panic("out of run records");
+    } else if (spare != 0) {
+        record_release(spare);
     }
     struct kmem_run *r = run(id);
     r->rn_page = start;
@@ -303,34 +308,51 @@ static void insert_free(uint32_t page, uint32_t npages, unsigned state)
     A.ka_free_pages[state] += npages;
 }
 
-/* Give a dirty run's pages back to the system; it becomes clean. */
-static void purge_run(uint32_t id)
+/*
+ * Give a dirty run's pages back to the system; it becomes clean. The arena
+ * lock is dropped around the system call (a TLB shootdown on every CPU the
+ * process runs on), so that other threads are not held up; meanwhile the
+ * run is on no list and its first and last pages are marked busy, so that
+ * neighbours freed meanwhile do not join it. Callers must not keep run
+ * ids across a purge. Returns the pages given back.
+ */
+static uint32_t purge_run(uint32_t id)
 {
     struct kmem_run *r = run(id);
     uint32_t page = r->rn_page, npages = r->rn_npages;
     run_unlink(id);
-    record_release(id);
     A.ka_free_pages[KMEM_RUN_DIRTY] -= npages;
+    A.ka_busy_pages += npages;
+    A.ka_busy_runs++;
+    struct kmem_page busy = { KMEM_KIND_BUSY, 0, 0, npages };
+    A.ka_pages[page] = busy;
+    A.ka_pages[page + npages - 1] = busy;
+    kmem_lock_release(&A.ka_lock);
     kmem_os_decommit(kmem_page_addr(page), (size_t)npages << KMEM_PAGE_SHIFT);
+    kmem_lock_acquire(&A.ka_lock);
+    A.ka_busy_pages -= npages;
+    A.ka_busy_runs--;
     A.ka_decommit_calls++;
     A.ka_decommit_bytes += (uint64_t)npages << KMEM_PAGE_SHIFT;
-    insert_free(page, npages, KMEM_RUN_CLEAN);
+    insert_free(page, npages, KMEM_RUN_CLEAN, id);
+    return npages;
 }
 
+/* Purge the runs that are dirty now (not those freed while it runs). */
 static uint64_t purge_all_locked(void)
 {
-    uint64_t pages = A.ka_free_pages[KMEM_RUN_DIRTY];
-    while (A.ka_dirty_oldest != 0)
-        purge_run(A.ka_dirty_oldest);
+    uint64_t limit = A.ka_free_pages[KMEM_RUN_DIRTY], pages = 0;
+    while (A.ka_dirty_oldest != 0 && pages < limit)
+        pages += purge_run(A.ka_dirty_oldest);
     return pages;
 }
 
-/* Make sure insert_free will find a run record. Once every dirty run has
- * been purged, free runs alternate with used pages, so there are at most
- * npages/2 + 1 of them and a record is always left. */
-static void ensure_record(void)
+/* Make sure n run records are free for insert_free. Once every dirty run
+ * has been purged, free runs alternate with used pages, so there are at
+ * most npages/2 + 1 of them and records are left. May drop the lock. */
+static void ensure_records(uint32_t n)
 {
-    if (A.ka_run_unused == 0 && A.ka_runs_used == A.ka_runs_max)
+    if (A.ka_runs_unused + (A.ka_runs_max - A.ka_runs_used) < n)
         purge_all_locked();
 }
 
@@ -343,10 +365,15 @@ static uint64_t dirty_limit(void)
     return share > floor ? share : floor;
 }
 
+/* Purge the oldest dirty runs while there are too many dirty pages, or
+ * while the oldest has not been reused for longer than the decay time. */
 static void enforce_dirty_limit(void)
 {
     uint64_t limit = dirty_limit();
-    while (A.ka_free_pages[KMEM_RUN_DIRTY] > limit && A.ka_dirty_oldest != 0)
+    uint32_t now = now_ms();
+    while (A.ka_dirty_oldest != 0 &&
+           (A.ka_free_pages[KMEM_RUN_DIRTY] > limit ||
+            now - run(A.ka_dirty_oldest)->rn_stamp >= KMEM_DIRTY_DECAY_MS))
         purge_run(A.ka_dirty_oldest);
 }
 
@@ -421,19 +448,22 @@ uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_pag
     if (npages == 0 || want > A.ka_npages)
         return KMEM_NO_PAGE;
     kmem_lock_acquire(&A.ka_lock);
-    if (over_cap(npages)) {
-        kmem_lock_release(&A.ka_lock);
-        return KMEM_NO_PAGE;
-    }
+    /* Both may purge, dropping the lock; nothing is held across them. The
+     * records ensured here serve the pages given back below (at most two
+     * pieces around an aligned block, or the whole run if committing
+     * fails), with the lock held from here on. */
+    bool capped = over_cap(npages);
+    ensure_records(2);
     unsigned state = KMEM_RUN_DIRTY;
-    uint32_t id = find_run(KMEM_RUN_DIRTY, (uint32_t)want);
-    if (id == 0) {
+    uint32_t id = capped ? 0 : find_run(KMEM_RUN_DIRTY, (uint32_t)want);
+    if (id == 0 && !capped) {
         state = KMEM_RUN_CLEAN;
         id = find_run(KMEM_RUN_CLEAN, (uint32_t)want);
     }
-    if (id == 0 && A.ka_dirty_oldest != 0) {
+    if (id == 0 && !capped && A.ka_dirty_oldest != 0) {
         /* Dirty and clean runs side by side may together fit. */
         purge_all_locked();
+        ensure_records(2);
         id = find_run(KMEM_RUN_CLEAN, (uint32_t)want);
     }
     if (id == 0) {
@@ -442,8 +472,7 @@ uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_pag
     }
     uint32_t page = take_from_run(id, (uint32_t)want);
     if (!commit_upto(&A.ka_commit_pages, ((size_t)page + want) << KMEM_PAGE_SHIFT)) {
-        ensure_record();
-        insert_free(page, (uint32_t)want, state);
+        insert_free(page, (uint32_t)want, state, 0);
         kmem_lock_release(&A.ka_lock);
         return KMEM_NO_PAGE;
     }
@@ -459,15 +488,11 @@ uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_pag
      * first page still names its record), and the pages around the block
      * must not be joined to it. */
     mark(start, npages, head, tail_kind);
-    if (start > page) {
-        ensure_record();
-        insert_free(page, start - page, state);
-    }
+    if (start > page)
+        insert_free(page, start - page, state, 0);
     uint32_t after = (uint32_t)(page + want) - (start + npages);
-    if (after > 0) {
-        ensure_record();
-        insert_free(start + npages, after, state);
-    }
+    if (after > 0)
+        insert_free(start + npages, after, state, 0);
     account_alloc(head.ku_kind, npages);
     kmem_lock_release(&A.ka_lock);
     *zeroed = state == KMEM_RUN_CLEAN && A.ka_zeroes;
@@ -482,8 +507,8 @@ void kmem_arena_free_locked(uint32_t page, uint32_t npages)
     } else {
         A.ka_slab_pages -= npages;
     }
-    ensure_record();
-    insert_free(page, npages, KMEM_RUN_DIRTY);
+    ensure_records(1); /* the pages stay marked in use if it drops the lock */
+    insert_free(page, npages, KMEM_RUN_DIRTY, 0);
     enforce_dirty_limit();
 }
 
@@ -536,8 +561,8 @@ void kmem_arena_shrink(uint32_t page, uint32_t old_npages, uint32_t new_npages)
     kmem_lock_acquire(&A.ka_lock);
     A.ka_pages[page].ku_word = new_npages;
     A.ka_large_pages -= old_npages - new_npages;
-    ensure_record();
-    insert_free(page + new_npages, old_npages - new_npages, KMEM_RUN_DIRTY);
+    ensure_records(1);
+    insert_free(page + new_npages, old_npages - new_npages, KMEM_RUN_DIRTY, 0);
     enforce_dirty_limit();
     kmem_lock_release(&A.ka_lock);
 }
@@ -566,7 +591,9 @@ void kmem_arena_stats_locked(struct kmem_arena_stats *out)
     out->large_blocks = A.ka_large_blocks;
     out->slab_bytes = A.ka_slab_pages << KMEM_PAGE_SHIFT;
     out->dirty_free = A.ka_free_pages[KMEM_RUN_DIRTY] << KMEM_PAGE_SHIFT;
-    out->clean_free = (A.ka_free_pages[KMEM_RUN_CLEAN] - untouched) << KMEM_PAGE_SHIFT;
+    /* Pages being given back right now count as given back. */
+    out->clean_free = (A.ka_free_pages[KMEM_RUN_CLEAN] + A.ka_busy_pages - untouched)
+                      << KMEM_PAGE_SHIFT;
     out->high_mark = (uint64_t)A.ka_high << KMEM_PAGE_SHIFT;
     out->metadata = (uint64_t)A.ka_high * sizeof(struct kmem_page) +
                     (uint64_t)A.ka_runs_used * sizeof(struct kmem_run);
@@ -615,6 +642,7 @@ int kmem_arena_check(void)
 {
     int bad = 0;
     uint64_t free_pages[2] = { 0, 0 }, large = 0, blocks = 0, slab = 0, runs = 0;
+    uint64_t busy = 0, busy_runs = 0;
     kmem_lock_acquire(&A.ka_lock);
     uint32_t page = 0;
     unsigned prev_state = 2;
@@ -657,6 +685,17 @@ int kmem_arena_check(void)
                 slab += len;
             }
             prev_state = 2;
+        } else if (d->ku_kind == KMEM_KIND_BUSY) {
+            /* Being given back by a thread that dropped the lock. */
+            len = d->ku_word;
+            if (len == 0 || page + len > A.ka_npages ||
+                A.ka_pages[page + len - 1].ku_kind != KMEM_KIND_BUSY) {
+                bad += check_fail("arena: bad busy run", page, len);
+                break;
+            }
+            busy += len;
+            busy_runs++;
+            prev_state = 2;
         } else {
             bad += check_fail("arena: page of unknown kind", page, d->ku_kind);
             break;
@@ -671,8 +710,9 @@ int kmem_arena_check(void)
             bad += check_fail("arena: large page count", large, A.ka_large_pages);
         if (slab != A.ka_slab_pages)
             bad += check_fail("arena: slab page count", slab, A.ka_slab_pages);
-        if (runs != A.ka_runs_live)
-            bad += check_fail("arena: run count", runs, A.ka_runs_live);
+        if (runs + busy_runs != A.ka_runs_live || busy != A.ka_busy_pages ||
+            busy_runs != A.ka_busy_runs)
+            bad += check_fail("arena: run count", runs + busy_runs, A.ka_runs_live);
     }
     /* Every run on a bin list is live and in the right bin and state. */
     uint64_t listed = 0;
@@ -693,7 +733,7 @@ int kmem_arena_check(void)
                 listed++;
             }
         }
-    if (listed != A.ka_runs_live)
+    if (listed + A.ka_busy_runs != A.ka_runs_live)
         bad += check_fail("arena: runs on bin lists", listed, A.ka_runs_live);
     uint64_t dirty = 0;
     for (uint32_t id = A.ka_dirty_oldest; id != 0; id = run(id)->rn_newer) {

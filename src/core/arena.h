@@ -67,7 +67,10 @@ struct kmem_arena {
     uint64_t ka_large_pages;    /* [L] pages of live large blocks */
     uint64_t ka_large_blocks;   /* [L] live large blocks */
     uint64_t ka_slab_pages;     /* [L] pages cut into pieces */
-    uint64_t ka_runs_live;      /* [L] free runs */
+    uint64_t ka_runs_live;      /* [L] run records in use */
+    uint32_t ka_runs_unused;    /* [L] records on the unused list */
+    uint32_t ka_busy_runs;      /* [L] runs being given back (lock dropped) */
+    uint64_t ka_busy_pages;     /* [L] their pages */
     uint64_t ka_decommit_calls; /* [L] */
     uint64_t ka_decommit_bytes; /* [L] */
     uint64_t ka_commit_calls;   /* [L] */

@@ -150,42 +150,48 @@ void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
     kmem_lock_release(&kb->kb_lock);
 }
 
-/* Unlink empty slabs beyond `keep` from bucket b's list and free them.
- * Bucket lock held. */
+/* Unlink empty slabs beyond `keep` from bucket b's list and free them,
+ * a batch at a time; the pages go back to the arena after the bucket lock
+ * is dropped, so that giving them back to the system holds up no one. */
 static uint64_t reclaim_bucket(unsigned b, uint32_t keep)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
     uint64_t released = 0;
-    uint32_t *link = &kb->kb_partial;
-    while (*link != 0 && kb->kb_empty > keep) {
-        uint32_t slab = *link - 1;
-        struct kmem_page *d = kmem_page_of(slab);
-        if (d->ku_nfree != c->kc_pieces) {
-            link = &d->ku_word;
-            continue;
+    enum { BATCH = 32 };
+    uint32_t batch[BATCH];
+    uint32_t n;
+    do {
+        n = 0;
+        kmem_lock_acquire(&kb->kb_lock);
+        uint32_t *link = &kb->kb_partial;
+        while (*link != 0 && kb->kb_empty > keep && n < BATCH) {
+            uint32_t slab = *link - 1;
+            struct kmem_page *d = kmem_page_of(slab);
+            if (d->ku_nfree != c->kc_pieces) {
+                link = &d->ku_word;
+                continue;
+            }
+            *link = d->ku_word;
+            kb->kb_empty--;
+            kb->kb_slabs--;
+            kb->kb_free -= c->kc_pieces;
+            batch[n++] = slab;
         }
-        *link = d->ku_word;
-        kb->kb_empty--;
-        kb->kb_slabs--;
-        kb->kb_free -= c->kc_pieces;
-        kmem_arena_free(slab, c->kc_pages);
-        released += (uint64_t)c->kc_pages << KMEM_PAGE_SHIFT;
-    }
+        kmem_lock_release(&kb->kb_lock);
+        for (uint32_t i = 0; i < n; i++)
+            kmem_arena_free(batch[i], c->kc_pages);
+        released += (uint64_t)n * c->kc_pages << KMEM_PAGE_SHIFT;
+    } while (n == BATCH);
     return released;
 }
 
 uint64_t kmem_buckets_reclaim(uint32_t keep)
 {
     uint64_t released = 0;
-    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-        struct kmem_bucket *kb = &kmem_buckets[b];
-        if (__atomic_load_n(&kb->kb_empty, __ATOMIC_RELAXED) <= keep)
-            continue;
-        kmem_lock_acquire(&kb->kb_lock);
-        released += reclaim_bucket(b, keep);
-        kmem_lock_release(&kb->kb_lock);
-    }
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        if (__atomic_load_n(&kmem_buckets[b].kb_empty, __ATOMIC_RELAXED) > keep)
+            released += reclaim_bucket(b, keep);
     return released;
 }
 

@@ -36,7 +36,9 @@
 
 /* Free pages kept resident for reuse before the oldest are given back:
  * at least this many bytes, or this fraction (1/n) of the memory in use. */
-#define KMEM_DIRTY_MIN_BYTES   ((size_t)16 << 20)
-#define KMEM_DIRTY_FRACTION    4u
+#define KMEM_DIRTY_MIN_BYTES   ((size_t)64 << 20)
+#define KMEM_DIRTY_FRACTION    1u
+/* Free pages not reused for this long are given back anyway. */
+#define KMEM_DIRTY_DECAY_MS    1000u
 
 #endif /* KMEM_CONFIG_INTERNAL_H */

@@ -12,6 +12,8 @@
  *   KMEM_KIND_LARGE_TAIL     pages back to the block's first page
  *   KMEM_KIND_FREE (0)       first and last page of a free run: its run
  *                            record; every other page: 0
+ *   KMEM_KIND_BUSY           first and last page of a free run being given
+ *                            back to the system: its page count
  *
  * Invariant: every page of the arena has exactly one of these meanings at
  * any time the arena lock is free, so a descriptor alone tells whether a
@@ -26,6 +28,7 @@
 #define KMEM_KIND_SLAB_TAIL  0xF0
 #define KMEM_KIND_LARGE      0xF1
 #define KMEM_KIND_LARGE_TAIL 0xF2
+#define KMEM_KIND_BUSY       0xF3
 
 _Static_assert(sizeof(struct kmem_page) == 8, "8 bytes of descriptor per page");
 _Static_assert(KMEM_NBUCKETS < KMEM_KIND_SLAB_TAIL, "bucket indices fit below the kinds");

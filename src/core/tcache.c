@@ -160,28 +160,40 @@ void kmem_tcache_flush_self(void)
         kmem_tcache_drain(tc, b, 0);
 }
 
-bool kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum, bool try)
+bool kmem_tcache_registry_lock(bool try)
 {
-    if (try) {
-        if (!kmem_lock_try(&registry_lock))
-            return false;
-    } else {
-        kmem_lock_acquire(&registry_lock);
-    }
-    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next) {
+    if (try)
+        return kmem_lock_try(&registry_lock);
+    kmem_lock_acquire(&registry_lock);
+    return true;
+}
+
+void kmem_tcache_registry_unlock(void)
+{
+    kmem_lock_release(&registry_lock);
+}
+
+void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum)
+{
+    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+            /* Acquire: the allocations read after this are at least as new. */
+            uint64_t frees = __atomic_load_n(&count_of(tc, b, slot)->tn_frees, __ATOMIC_ACQUIRE);
+            sum->frees += frees;
+            sum->free_bytes += frees * kmem_classes[b].kc_size;
+        }
+}
+
+void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum)
+{
+    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             const struct kmem_tcount *c = count_of(tc, b, slot);
             uint64_t allocs = KMEM_RELAXED_LOAD(c->tn_allocs);
-            uint64_t frees = KMEM_RELAXED_LOAD(c->tn_frees);
             sum->calls += allocs;
-            sum->frees += frees;
             sum->alloc_bytes += allocs * kmem_classes[b].kc_size;
-            sum->free_bytes += frees * kmem_classes[b].kc_size;
             sum->req_bytes += KMEM_RELAXED_LOAD(c->tn_req_bytes);
         }
-    }
-    kmem_lock_release(&registry_lock);
-    return true;
 }
 
 void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],

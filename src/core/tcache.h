@@ -70,9 +70,15 @@ struct kmem_tsum {
     uint64_t req_bytes;
 };
 
-/* Add every live cache's counters of `slot` into *sum. With `try`, give up
- * (returning false) rather than wait for the registry lock. */
-bool kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum, bool try);
+/* The registry lock keeps caches from retiring (folding their counters
+ * into the types') while a reader adds them up. With `try`, give up
+ * (returning false) rather than wait. */
+bool kmem_tcache_registry_lock(bool try);
+void kmem_tcache_registry_unlock(void);
+
+/* Registry lock held: add every live cache's frees (calls) of `slot`. */
+void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum);
+void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum);
 
 /* Per bucket: pieces held by caches, and requests they served (live caches
  * plus those folded in from exited threads). */

@@ -48,26 +48,39 @@ void kmem_type_register(struct kmem_type *type)
     kmem_lock_release(&types_lock);
 }
 
-/* Bytes counted in the shared counters. */
-static uint64_t shared_memuse(const struct kmem_type *type)
+/*
+ * A type's figures: its shared counters plus its slot in every cache.
+ * Frees are read before allocations — a block's allocation is counted
+ * before its free, so every free seen has its allocation seen too, and no
+ * figure comes out negative — and all under the registry lock, so that a
+ * retiring cache's counts do not move between the two reads. With `try`,
+ * a busy registry gives up (false).
+ */
+static bool read_counts(const struct kmem_type *type, struct kmem_tsum *sum, bool try)
 {
-    return LOAD(type->ks_alloc_bytes) - LOAD(type->ks_free_bytes);
-}
-
-/* The caches' share of a type (zero without a slot). */
-static bool cached_share(const struct kmem_type *type, struct kmem_tsum *sum, bool try)
-{
-    *sum = (struct kmem_tsum){ 0, 0, 0, 0, 0 };
     uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
-    return slot == 0 || kmem_tcache_sum_slot(slot, sum, try);
+    if (!kmem_tcache_registry_lock(try))
+        return false;
+    *sum = (struct kmem_tsum){ 0, 0, 0, 0, 0 };
+    sum->frees = LOAD(type->ks_frees);
+    sum->free_bytes = LOAD(type->ks_free_bytes);
+    if (slot != 0)
+        kmem_tcache_sum_frees(slot, sum);
+    sum->calls += LOAD(type->ks_calls);
+    sum->alloc_bytes += LOAD(type->ks_alloc_bytes);
+    sum->req_bytes += LOAD(type->ks_req_bytes);
+    if (slot != 0)
+        kmem_tcache_sum_allocs(slot, sum);
+    kmem_tcache_registry_unlock();
+    return true;
 }
 
-/* Bytes the type holds: shared counters plus every cache's slot. */
+/* Bytes the type holds. */
 static uint64_t memuse_of(struct kmem_type *type)
 {
     struct kmem_tsum sum;
-    cached_share(type, &sum, false);
-    return shared_memuse(type) + sum.alloc_bytes - sum.free_bytes;
+    read_counts(type, &sum, false);
+    return sum.alloc_bytes - sum.free_bytes;
 }
 
 static void sample_max(struct kmem_type *type, uint64_t used)
@@ -93,8 +106,8 @@ static void sample_max(struct kmem_type *type, uint64_t used)
 void kmem_type_sample(struct kmem_type *type)
 {
     struct kmem_tsum sum;
-    if (cached_share(type, &sum, true))
-        sample_max(type, shared_memuse(type) + sum.alloc_bytes - sum.free_bytes);
+    if (read_counts(type, &sum, true))
+        sample_max(type, sum.alloc_bytes - sum.free_bytes);
 }
 
 static void wake_waiters(struct kmem_type *type)
@@ -148,7 +161,7 @@ int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
         }
         if (rounded > limit && (flags & KM_WAITOK)) {
             kmem_lock_release(&types_lock);
-            kmem_bad_request(who, rounded, type,
+            kmem_bad_request(who, requested != 0 ? requested : rounded, type,
                              "request exceeds the type's limit; KM_WAITOK can never be met");
         }
         /* Announce ourselves before looking: a free either sees a waiter
@@ -160,7 +173,7 @@ int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
             SUB(type->ks_waiters, 1);
             break;
         }
-        if (!blocked) {
+        if (!blocked && !(flags & KMEM_ADMIT_QUIET)) {
             ADD(type->ks_limblocks, 1);
             blocked = true;
         }
@@ -216,18 +229,16 @@ void kmem_types_absorb(struct kmem_tcache *tc)
 void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out)
 {
     struct kmem_tsum sum;
-    cached_share(type, &sum, false);
-    uint64_t calls = LOAD(type->ks_calls) + sum.calls;
-    uint64_t frees = LOAD(type->ks_frees) + sum.frees;
-    out->inuse = calls - frees;
-    out->memuse = shared_memuse(type) + sum.alloc_bytes - sum.free_bytes;
+    read_counts(type, &sum, false);
+    out->inuse = sum.calls - sum.frees;
+    out->memuse = sum.alloc_bytes - sum.free_bytes;
     sample_max(type, out->memuse);
     out->maxused = KMEM_RELAXED_LOAD(type->ks_maxused);
-    out->calls = calls;
+    out->calls = sum.calls;
     out->limit = KMEM_RELAXED_LOAD(type->ks_limit);
     out->limblocks = LOAD(type->ks_limblocks);
-    out->frees = frees;
-    out->requested = LOAD(type->ks_req_bytes) + sum.req_bytes;
+    out->frees = sum.frees;
+    out->requested = sum.req_bytes;
 }
 
 /* The list only grows, and entries are published with release stores, so
@@ -252,10 +263,10 @@ static void add_totals(struct kmem_type *type, void *arg)
 {
     struct totals *t = arg;
     struct kmem_tsum sum;
-    cached_share(type, &sum, false);
-    t->memuse += shared_memuse(type) + sum.alloc_bytes - sum.free_bytes;
-    t->requested += LOAD(type->ks_req_bytes) + sum.req_bytes;
-    t->rounded += LOAD(type->ks_alloc_bytes) + sum.alloc_bytes;
+    read_counts(type, &sum, false);
+    t->memuse += sum.alloc_bytes - sum.free_bytes;
+    t->requested += sum.req_bytes;
+    t->rounded += sum.alloc_bytes;
 }
 
 void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded)

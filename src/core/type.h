@@ -47,6 +47,9 @@ void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t n
 #define KMEM_ADMIT_REFUSED 0
 #define KMEM_ADMIT_FREE    1
 #define KMEM_ADMIT_COUNTED 2
+/* In flags: a refusal is not counted in ks_limblocks (the caller will ask
+ * again in a way that counts). */
+#define KMEM_ADMIT_QUIET   0x100
 int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
                     bool is_alloc, int flags, const char *who);
 

@@ -98,17 +98,23 @@ void kmem_os_yield(void)
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
-static void (*exit_fn)(void *);
+static void (*exit_fn)(void *); /* [A] the same function from every caller */
 static bool exit_key_ok;
+
+static void call_exit_fn(void *arg)
+{
+    void (*fn)(void *) = __atomic_load_n(&exit_fn, __ATOMIC_ACQUIRE);
+    fn(arg);
+}
 
 static void make_exit_key(void)
 {
-    exit_key_ok = pthread_key_create(&exit_key, exit_fn) == 0;
+    exit_key_ok = pthread_key_create(&exit_key, call_exit_fn) == 0;
 }
 
 bool kmem_os_at_thread_exit(void (*fn)(void *), void *arg)
 {
-    exit_fn = fn;
+    __atomic_store_n(&exit_fn, fn, __ATOMIC_RELEASE);
     pthread_once(&exit_key_once, make_exit_key);
     return exit_key_ok && pthread_setspecific(exit_key, arg) == 0;
 }
