@@ -1,7 +1,8 @@
 # Makefile — kmem. The two commands (README.md):
 #
 #   make bench   build, then measure kmem against the C library's malloc
-#   make test    build every variant and run every test
+#   make test    build every variant and run every test (installs, with
+#                apt, what the real-program tests need when it is missing)
 #
 # Variants are built by mk/build.mk into build/<variant>:
 #   release       the library as installed, its tests and benchmarks
@@ -20,7 +21,7 @@ REL      := build/release
 THREADED_TESTS := test_smoke test_threads test_limits
 
 .PHONY: all lib test test-release test-freestanding test-asan test-tsan test-install \
-        bench install uninstall clean
+        test-dropin bench install uninstall clean
 
 all: lib
 
@@ -30,12 +31,18 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-release test-freestanding test-install test-asan test-tsan
+test: test-release test-freestanding test-install test-dropin test-asan test-tsan
 	@echo "make test: all passed"
 
 test-release:
 	$(BUILD) O=$(REL) all
 	tests/run.sh $(REL)
+
+# The drop-in malloc under LD_PRELOAD: edge cases against glibc, stress,
+# fork, threads, limits, kmem-run, and real programs (python3, sqlite3, git).
+test-dropin:
+	$(BUILD) O=$(REL) lib dropin
+	tests/dropin/run.sh $(REL)
 
 test-freestanding:
 	$(BUILD) O=build/freestanding FREESTANDING=1 all check-undefined

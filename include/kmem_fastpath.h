@@ -159,6 +159,7 @@ struct kmem_tcache {
     struct kmem_tcache *tc_next, *tc_prev;          /* registry (src/core/tcache.c) */
     void *tc_block;                                 /* the stacks and counters */
     uint32_t tc_state;
+    uint32_t tc_tid;                                /* thread id, for locks; 0: not yet */
 };
 
 /* Read-only after initialization. */

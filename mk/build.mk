@@ -113,7 +113,8 @@ $(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(APPFLAGS) -Ibench $< -o $@ $(STATIC) -lpthread
 
-# Programs run under LD_PRELOAD=libkmem.so: plain C, no kmem headers.
-$(O)/tests/dropin/%: tests/dropin/%.c $(wildcard tests/dropin/*.h)
+# Programs run under LD_PRELOAD=libkmem.so: plain C, no kmem headers, and
+# -fno-builtin so the compiler does not reason away their mallocs and frees.
+$(O)/tests/dropin/%: tests/dropin/%.c tests/harness.h mk/build.mk
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-alloc-size-larger-than -Wno-use-after-free -Itests $< -o $@ -lpthread -ldl
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-alloc-size-larger-than -Wno-use-after-free -Wno-free-nonheap-object -fno-builtin -Itests $< -o $@ -lpthread -ldl

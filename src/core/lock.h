@@ -1,13 +1,14 @@
 /*
- * lock.h — kmem's mutex: one 32-bit word, a compare-and-swap when free, a
- * short spin, then sleeping through the platform's wait/wake (a futex on
- * Linux, the caller's hooks when freestanding). 0: free; 1: held; 2: held
- * and someone may be asleep on it.
+ * lock.h — kmem's mutex: one 32-bit word holding the holder's thread id
+ * (0 when free; the top bit set when someone may be asleep on it). Taking
+ * it is a compare-and-swap from 0 to the caller's id, then a short spin,
+ * then sleeping through the platform's wait/wake (a futex on Linux, the
+ * caller's hooks when freestanding).
  *
- * Each lock also records its holder (a per-thread address), so that fork()
+ * Because the word names its holder from the moment it is taken, fork()
  * preparation can tell a lock held by the forking thread itself — a fork
  * from a signal handler that interrupted kmem — from one held by another
- * thread (see init.c).
+ * thread, and not wait for itself (see init.c).
  */
 #ifndef KMEM_LOCK_H
 #define KMEM_LOCK_H
@@ -18,56 +19,58 @@
 #include "config.h"
 
 typedef struct {
-    uint32_t lk_word;
-    uintptr_t lk_owner; /* [A] holder's kmem_thread_id(), 0 when free */
-    uintptr_t lk_skip;  /* [A] thread whose fork() did not take the lock
-                           because it already held it */
+    uint32_t lk_word; /* [A] holder's thread id | KMEM_LOCK_WAITERS, 0 when free */
+    uint32_t lk_skip; /* [A] thread whose fork() did not take the lock
+                         because it already held it */
 } kmem_lock;
 
-#define KMEM_LOCK_INIT { 0, 0, 0 }
+#define KMEM_LOCK_INIT    { 0, 0 }
+#define KMEM_LOCK_WAITERS 0x80000000u
 
-/* A number unique to the calling thread while it lives. */
-static inline uintptr_t kmem_thread_id(void)
+/* The calling thread's id (nonzero), cached in its thread cache. */
+uint32_t kmem_thread_id_slow(void);
+static inline uint32_t kmem_thread_id(void)
 {
-    return (uintptr_t)&KMEM_ABI(kmem_tcache);
+    uint32_t id = KMEM_ABI(kmem_tcache).tc_tid;
+    return id != 0 ? id : kmem_thread_id_slow();
 }
 
-void kmem_lock_wait(kmem_lock *lock);
+void kmem_lock_wait(kmem_lock *lock, uint32_t self);
 void kmem_lock_wake(kmem_lock *lock);
 
 static inline void kmem_lock_acquire(kmem_lock *lock)
 {
-    uint32_t expected = 0;
-    if (!__atomic_compare_exchange_n(&lock->lk_word, &expected, 1, false,
+    uint32_t self = kmem_thread_id(), expected = 0;
+    if (!__atomic_compare_exchange_n(&lock->lk_word, &expected, self, false,
                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-        kmem_lock_wait(lock);
-    __atomic_store_n(&lock->lk_owner, kmem_thread_id(), __ATOMIC_RELAXED);
+        kmem_lock_wait(lock, self);
 }
 
 static inline bool kmem_lock_try(kmem_lock *lock)
 {
     uint32_t expected = 0;
-    if (!__atomic_compare_exchange_n(&lock->lk_word, &expected, 1, false,
-                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-        return false;
-    __atomic_store_n(&lock->lk_owner, kmem_thread_id(), __ATOMIC_RELAXED);
-    return true;
+    return __atomic_compare_exchange_n(&lock->lk_word, &expected, kmem_thread_id(), false,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
 static inline void kmem_lock_release(kmem_lock *lock)
 {
-    __atomic_store_n(&lock->lk_owner, 0, __ATOMIC_RELAXED);
-    if (__atomic_exchange_n(&lock->lk_word, 0, __ATOMIC_RELEASE) == 2)
+    if (__atomic_exchange_n(&lock->lk_word, 0, __ATOMIC_RELEASE) & KMEM_LOCK_WAITERS)
         kmem_lock_wake(lock);
+}
+
+static inline bool kmem_lock_held_by_me(const kmem_lock *lock)
+{
+    return (__atomic_load_n(&lock->lk_word, __ATOMIC_RELAXED) & ~KMEM_LOCK_WAITERS) ==
+           kmem_thread_id();
 }
 
 /* fork(): take the lock unless the forking thread already holds it (then
  * the fork interrupted kmem, and waiting would never end). */
 static inline void kmem_lock_fork_prepare(kmem_lock *lock)
 {
-    uintptr_t self = kmem_thread_id();
-    if (__atomic_load_n(&lock->lk_owner, __ATOMIC_RELAXED) == self)
-        __atomic_store_n(&lock->lk_skip, self, __ATOMIC_RELAXED);
+    if (kmem_lock_held_by_me(lock))
+        __atomic_store_n(&lock->lk_skip, kmem_thread_id(), __ATOMIC_RELAXED);
     else
         kmem_lock_acquire(lock);
 }
@@ -83,7 +86,6 @@ static inline void kmem_lock_fork_parent(kmem_lock *lock)
 /* In the child only the forking thread exists: every lock is free. */
 static inline void kmem_lock_fork_child(kmem_lock *lock)
 {
-    __atomic_store_n(&lock->lk_owner, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&lock->lk_skip, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&lock->lk_word, 0, __ATOMIC_RELAXED);
 }

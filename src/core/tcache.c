@@ -223,9 +223,11 @@ void kmem_tcache_fork(enum kmem_fork_phase phase)
     kmem_lock_fork(&registry_lock, phase);
     if (phase != KMEM_FORK_CHILD)
         return;
-    /* Only the forking thread lives on; the others' caches are still in
-     * memory (the child has a copy of it) and go back to the buckets. */
+    /* Only the forking thread lives on, under a new id; the others' caches
+     * are still in memory (the child has a copy of it) and go back to the
+     * buckets. */
     struct kmem_tcache *self = kmem_tcache_self();
+    self->tc_tid = 0;
     struct kmem_tcache *tc = registry;
     while (tc != NULL) {
         struct kmem_tcache *next = tc->tc_next;

@@ -8,6 +8,9 @@
  *   KMEM_STATS_PID=N        only if this process is N (kmem-run sets it to
  *                           the command it runs, so that the programs that
  *                           command starts do not report too)
+ * "Normally" includes _exit() and _Exit(), which many programs (shells
+ * among them) end with: kmem provides them, reports, and ends the process
+ * as they do. A process killed by a signal does not report.
  */
 #define _GNU_SOURCE
 #include "report.h"
@@ -15,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kmem.h"
@@ -38,8 +42,11 @@ void kmem_report_write(int fd, int flags)
     kmem_stats_print(write_all, &fd, flags);
 }
 
-static __attribute__((destructor)) void report_at_exit(void)
+static void report_at_exit(void)
 {
+    static int reported; /* exit() runs the destructor; _exit() may follow */
+    if (__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
+        return;
     int saved = errno;
     const char *pid = getenv("KMEM_STATS_PID");
     if (pid != NULL && *pid != '\0' && strtol(pid, NULL, 10) != (long)getpid())
@@ -56,4 +63,21 @@ static __attribute__((destructor)) void report_at_exit(void)
         }
     }
     errno = saved;
+}
+
+static __attribute__((destructor)) void report_in_destructor(void)
+{
+    report_at_exit();
+}
+
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+    report_at_exit();
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status)
+{
+    _exit(status);
 }

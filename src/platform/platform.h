@@ -58,6 +58,10 @@ void kmem_os_yield(void);
 
 /* ---- threads ---------------------------------------------------------- */
 
+/* A nonzero id of the calling thread, unique among the live threads of
+ * the process (below 2^31). */
+uint32_t kmem_os_thread_id(void);
+
 /* Arrange for fn(arg) to be called when the calling thread exits. Returns
  * false where the platform has no such notion; the thread cache is then
  * handed back only by kmem_thread_exit(). */

@@ -96,6 +96,11 @@ void kmem_os_yield(void)
     sched_yield();
 }
 
+uint32_t kmem_os_thread_id(void)
+{
+    return (uint32_t)syscall(SYS_gettid);
+}
+
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 static void (*exit_fn)(void *); /* [A] the same function from every caller */
@@ -119,10 +124,51 @@ bool kmem_os_at_thread_exit(void (*fn)(void *), void *arg)
     return exit_key_ok && pthread_setspecific(exit_key, arg) == 0;
 }
 
+/*
+ * glibc's lock on its list of streams. A thread in fflush(NULL) holds it
+ * and then calls malloc; glibc's fork() takes it after the fork handlers
+ * have run. If kmem's handler took kmem's locks first, the two would wait
+ * for each other (Debian's jemalloc and tcmalloc deadlock so). So kmem's
+ * handler takes the stream list lock first — it is recursive, so fork()
+ * taking it again in the same thread is fine — and kmem's locks after, in
+ * the order fflush(NULL) takes them. Weak: other C libraries lack them.
+ */
+extern void _IO_list_lock(void) __attribute__((weak));
+extern void _IO_list_unlock(void) __attribute__((weak));
+extern void _IO_list_resetlock(void) __attribute__((weak));
+
+static void (*core_prepare)(void), (*core_parent)(void), (*core_child)(void);
+
+static void fork_prepare(void)
+{
+    if (_IO_list_lock != NULL)
+        _IO_list_lock();
+    core_prepare();
+}
+
+static void fork_parent(void)
+{
+    core_parent();
+    if (_IO_list_unlock != NULL)
+        _IO_list_unlock();
+}
+
+static void fork_child(void)
+{
+    core_child();
+    /* glibc resets the list lock in a child forked from several threads;
+     * from one thread it does not, and the child must drop kmem's hold. */
+    if (_IO_list_resetlock != NULL)
+        _IO_list_resetlock();
+}
+
 bool kmem_os_at_fork(void (*prepare)(void), void (*parent)(void),
                      void (*child)(void))
 {
-    return pthread_atfork(prepare, parent, child) == 0;
+    core_prepare = prepare;
+    core_parent = parent;
+    core_child = child;
+    return pthread_atfork(fork_prepare, fork_parent, fork_child) == 0;
 }
 
 void kmem_os_write_error(const char *text, size_t len)
