@@ -9,6 +9,7 @@
 #   asan          tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan          the threaded tests under ThreadSanitizer
 #   freestanding  the core compiled -ffreestanding over the hook platform
+#   quarter       the tests again with four size classes per doubling
 
 PREFIX   ?= /usr/local
 GEOMETRY ?= pow2
@@ -18,10 +19,10 @@ BUILD    := $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEO
 REL      := build/release
 
 # Tests that use threads: run again under ThreadSanitizer.
-THREADED_TESTS := test_smoke test_threads test_limits
+THREADED_TESTS := test_smoke test_threads test_limits test_prodcons
 
 .PHONY: all lib test test-release test-freestanding test-asan test-tsan test-install \
-        test-dropin bench install uninstall clean
+        test-dropin test-quarter bench install uninstall clean
 
 all: lib
 
@@ -31,7 +32,7 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-release test-freestanding test-install test-dropin test-asan test-tsan
+test: test-release test-quarter test-freestanding test-install test-dropin test-asan test-tsan
 	@echo "make test: all passed"
 
 test-release:
@@ -43,6 +44,11 @@ test-release:
 test-dropin:
 	$(BUILD) O=$(REL) lib dropin
 	tests/dropin/run.sh $(REL)
+
+# The other bucket geometry (GEOMETRY=quarter): the same tests.
+test-quarter:
+	$(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) O=build/quarter GEOMETRY=quarter all
+	tests/run.sh build/quarter
 
 test-freestanding:
 	$(BUILD) O=build/freestanding FREESTANDING=1 all check-undefined

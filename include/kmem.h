@@ -198,10 +198,22 @@ KMEM_API void kmem_stats_print(kmem_write_fn *write, void *arg, int flags);
 
 /* ---- life cycle ---------------------------------------------------------- */
 
+/* Zero fields keep their defaults; the environment variables named beside
+ * them override both. */
 struct kmem_options {
-    size_t arena_size; /* bytes of address space to reserve; 0 = default.
-                          Also settable by the environment variable
-                          KMEM_ARENA_SIZE (e.g. "64G", "512M"). */
+    size_t arena_size;     /* address space to reserve (KMEM_ARENA_SIZE, e.g.
+                              "64G"); default 4 x the machine's memory */
+    uint32_t decay_ms;     /* free pages unused this long go back to the
+                              system (KMEM_DECAY_MS); default 1000 */
+    uint32_t tcache_bytes; /* bytes a thread's cache keeps per bucket, which
+                              bounds what an idle thread holds
+                              (KMEM_TCACHE_BYTES); default 32 KiB */
+    int background;        /* the background reclaimer (KMEM_BACKGROUND=
+                              on|auto|off): 1 from the start, -1 never, 0
+                              (default) once 32 MiB of memory lie idle */
+    size_t dirty_max;      /* most free pages kept resident before the
+                              oldest go back (KMEM_DIRTY_MAX); default
+                              max(64 MiB, the memory in use) */
 };
 /* Optional: start kmem with options before its first use. The default
  * reservation is four times the machine's memory (at least 16 GiB); where
@@ -225,6 +237,15 @@ KMEM_API size_t kmem_trim(void);
 /* Hand the calling thread's cached pieces back to the shared buckets. On
  * POSIX this happens by itself when a thread exits. */
 KMEM_API void kmem_thread_flush(void);
+
+/* One pass of what the background reclaimer does every tick: slabs that
+ * stayed empty since the last pass go back to the page pool, free pages
+ * unused for the decay time go back to the system. For hosts without
+ * threads (freestanding), to call now and then. */
+KMEM_API void kmem_maintain(void);
+
+/* Change the decay time (see kmem_options.decay_ms). */
+KMEM_API void kmem_set_decay_ms(uint32_t ms);
 
 /* Walk the whole heap and check its invariants (page descriptors, free
  * lists, run records, statistics). Returns 0 when all hold; otherwise

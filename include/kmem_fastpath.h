@@ -128,7 +128,9 @@ struct kmem_type {
 /* ---- the page descriptor (the paper's kmemusage), 8 bytes a page ---------- */
 struct kmem_page {
     uint8_t  ku_kind;     /* 1..KMEM_NBUCKETS: first page of a slab of that
-                             bucket; 0: free or never used; KMEM_KIND_* */
+                             bucket; KMEM_TAIL_BIT | bucket: a later page
+                             of one (ku_word: pages back to the first); 0:
+                             free or never used; others: src/core/page.h */
     uint8_t  ku_freehead; /* slab: index of the first piece on its free list */
     uint16_t ku_nfree;    /* slab: pieces on its free list */
     uint32_t ku_word;     /* depends on ku_kind, see src/core/page.h */
@@ -161,6 +163,8 @@ struct kmem_tcache {
     uint32_t tc_state;
     uint32_t tc_tid;                                /* thread id, for locks; 0: not yet */
 };
+
+#define KMEM_TAIL_BIT 0x40
 
 /* Read-only after initialization. */
 struct kmem_fastpath {
@@ -218,12 +222,23 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
     uintptr_t off = (uintptr_t)ptr - fp->fp_base;
     if (off >= fp->fp_size)
         return 0;
-    unsigned index = fp->fp_pages[off >> KMEM_PAGE_SHIFT].ku_kind;
+    const struct kmem_page *page = &fp->fp_pages[off >> KMEM_PAGE_SHIFT];
+    unsigned index = page->ku_kind;
     uint32_t magic = fp->fp_magic[index];
+    uint32_t in_slab = (uint32_t)(off & (KMEM_PAGE_SIZE - 1));
     /* Fails for pages that are not a slab's first (magic 0) and for
      * addresses that are not the start of a piece. */
-    if ((uint32_t)(off & (KMEM_PAGE_SIZE - 1)) * magic >= magic)
-        return 0;
+    if (in_slab * magic >= magic) {
+        if (!(index & KMEM_TAIL_BIT))
+            return 0;
+        /* A later page of a slab of several: the offset is from the
+         * slab's first page. */
+        index &= KMEM_TAIL_BIT - 1;
+        magic = fp->fp_magic[index];
+        in_slab += page->ku_word << KMEM_PAGE_SHIFT;
+        if (in_slab * magic >= magic)
+            return 0;
+    }
     uintptr_t *word = (uintptr_t *)ptr;
     uintptr_t key = fp->fp_secret ^ (uintptr_t)ptr;
     if (word[1] == key)

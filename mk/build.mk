@@ -65,12 +65,14 @@ DROPIN_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(DROPIN_SRC))
 
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
+WORKLOAD_SRC := $(sort $(wildcard bench/workloads/*.c))
+WORKLOAD_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(WORKLOAD_SRC))
 
 .PHONY: all lib tests benches dropin check-undefined
 all: lib tests
 lib: $(LIBS)
 tests: $(TEST_BIN)
-benches: $(BENCH_BIN)
+benches: $(BENCH_BIN) $(WORKLOAD_BIN)
 dropin: $(DROPIN_BIN)
 
 # The freestanding library may need nothing from outside but these.
@@ -118,3 +120,9 @@ $(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC) $(HEADERS)
 $(O)/tests/dropin/%: tests/dropin/%.c tests/harness.h mk/build.mk
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-alloc-size-larger-than -Wno-use-after-free -Wno-free-nonheap-object -fno-builtin -Itests $< -o $@ -lpthread -ldl
+
+# Benchmark workloads: plain C on the C library interface, run under each
+# allocator with LD_PRELOAD; -fno-builtin keeps their mallocs.
+$(O)/bench/workloads/%: bench/workloads/%.c $(wildcard bench/workloads/*.h) mk/build.mk
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-builtin -Ibench/workloads $< -o $@ -lpthread -lm

@@ -36,8 +36,8 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
         kmem_bad_pointer(who, ptr, type, "pointer was not allocated by kmem (outside its arena)");
     const struct kmem_page *d = kmem_page_of(page);
     unsigned kind = d->ku_kind;
-    if (kind == KMEM_KIND_SLAB_TAIL)
-        kind = kmem_page_of(page - d->ku_word)->ku_kind;
+    if (kmem_kind_is_slab_tail(kind))
+        kind -= KMEM_KIND_SLAB_TAIL;
     if (kmem_kind_is_slab(kind)) {
         struct kmem_piece_place pl = kmem_piece_locate(kind, page, (uintptr_t)ptr);
         if (!pl.pp_exact)
@@ -350,9 +350,15 @@ size_t kmem_reclaim_all(void)
 {
     if (kmem_max_request() == 0)
         return 0;
+    struct kmem_arena_stats before, after;
+    kmem_lock_acquire(&kmem_arena.ka_lock);
+    kmem_arena_stats_locked(&before);
+    kmem_lock_release(&kmem_arena.ka_lock);
     kmem_tcache_flush_self();
-    uint64_t slabs = kmem_buckets_reclaim(0);
-    (void)slabs; /* their pages are now dirty runs, purged next */
-    uint64_t pages = kmem_arena_purge_all();
-    return (size_t)(pages << KMEM_PAGE_SHIFT);
+    kmem_buckets_reclaim(); /* their pages become dirty runs, purged next */
+    kmem_arena_purge_all();
+    kmem_lock_acquire(&kmem_arena.ka_lock);
+    kmem_arena_stats_locked(&after);
+    kmem_lock_release(&kmem_arena.ka_lock);
+    return (size_t)(after.decommit_bytes - before.decommit_bytes);
 }

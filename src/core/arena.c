@@ -22,6 +22,8 @@
 
 #include "../platform/platform.h"
 #include "diag.h"
+#include "reclaim.h"
+#include "tune.h"
 
 struct kmem_arena kmem_arena;
 #define A kmem_arena
@@ -89,6 +91,13 @@ static unsigned bin_first(unsigned s, unsigned from)
     return KMEM_RUN_BINS;
 }
 
+/* Pages in runs of a state: written under the lock, read without it by the
+ * reclaimer's threshold (kmem_arena_dirty_pages). */
+static void free_pages_add(unsigned state, int64_t delta)
+{
+    KMEM_RELAXED_STORE(A.ka_free_pages[state], A.ka_free_pages[state] + (uint64_t)delta);
+}
+
 /* ---- dirty runs by age -------------------------------------------------- */
 
 static uint32_t now_ms(void)
@@ -105,8 +114,26 @@ static void age_append(uint32_t id)
     if (A.ka_dirty_newest != 0)
         run(A.ka_dirty_newest)->rn_newer = id;
     else
-        A.ka_dirty_oldest = id;
+        KMEM_RELAXED_STORE(A.ka_dirty_oldest, id);
     A.ka_dirty_newest = id;
+}
+
+static void age_remove(uint32_t id);
+
+/* Put a dirty run first in line to be given back, as if unused for the
+ * whole decay time. */
+static void age_backdate(uint32_t id)
+{
+    age_remove(id);
+    struct kmem_run *r = run(id);
+    r->rn_stamp = now_ms() - __atomic_load_n(&kmem_tune.tu_decay_ms, __ATOMIC_RELAXED);
+    r->rn_older = 0;
+    r->rn_newer = A.ka_dirty_oldest;
+    if (A.ka_dirty_oldest != 0)
+        run(A.ka_dirty_oldest)->rn_older = id;
+    else
+        A.ka_dirty_newest = id;
+    KMEM_RELAXED_STORE(A.ka_dirty_oldest, id);
 }
 
 static void age_remove(uint32_t id)
@@ -115,7 +142,7 @@ static void age_remove(uint32_t id)
     if (r->rn_older != 0)
         run(r->rn_older)->rn_newer = r->rn_newer;
     else
-        A.ka_dirty_oldest = r->rn_newer;
+        KMEM_RELAXED_STORE(A.ka_dirty_oldest, r->rn_newer);
     if (r->rn_newer != 0)
         run(r->rn_newer)->rn_older = r->rn_older;
     else
@@ -266,7 +293,7 @@ static uint32_t run_ending_at(uint32_t page)
  * same state. `spare` is a record the caller holds for it, or 0; without
  * one, at most one unused record is needed (see ensure_records).
  */
-static void insert_free(uint32_t page, uint32_t npages, unsigned state, uint32_t spare)
+static uint32_t insert_free(uint32_t page, uint32_t npages, unsigned state, uint32_t spare)
 {
     __builtin_memset(&A.ka_pages[page], 0, (size_t)npages * sizeof(struct kmem_page));
     uint32_t start = page, len = npages, id = 0;
@@ -305,7 +332,8 @@ static void insert_free(uint32_t page, uint32_t npages, unsigned state, uint32_t
     bin_insert(id);
     if (state == KMEM_RUN_DIRTY)
         age_append(id);
-    A.ka_free_pages[state] += npages;
+    free_pages_add(state, (int64_t)npages);
+    return id;
 }
 
 /*
@@ -321,7 +349,7 @@ static uint32_t purge_run(uint32_t id)
     struct kmem_run *r = run(id);
     uint32_t page = r->rn_page, npages = r->rn_npages;
     run_unlink(id);
-    A.ka_free_pages[KMEM_RUN_DIRTY] -= npages;
+    free_pages_add(KMEM_RUN_DIRTY, -(int64_t)npages);
     A.ka_busy_pages += npages;
     A.ka_busy_runs++;
     struct kmem_page busy = { KMEM_KIND_BUSY, 0, 0, npages };
@@ -358,8 +386,8 @@ static void ensure_records(uint32_t n)
 
 static uint64_t dirty_limit(void)
 {
-    if (A.ka_dirty_max != 0)
-        return A.ka_dirty_max;
+    if (kmem_tune.tu_dirty_max != 0)
+        return kmem_tune.tu_dirty_max;
     uint64_t floor = KMEM_DIRTY_MIN_BYTES >> KMEM_PAGE_SHIFT;
     uint64_t share = (A.ka_large_pages + A.ka_slab_pages) / KMEM_DIRTY_FRACTION;
     return share > floor ? share : floor;
@@ -373,8 +401,23 @@ static void enforce_dirty_limit(void)
     uint32_t now = now_ms();
     while (A.ka_dirty_oldest != 0 &&
            (A.ka_free_pages[KMEM_RUN_DIRTY] > limit ||
-            now - run(A.ka_dirty_oldest)->rn_stamp >= KMEM_DIRTY_DECAY_MS))
+            now - run(A.ka_dirty_oldest)->rn_stamp >=
+                __atomic_load_n(&kmem_tune.tu_decay_ms, __ATOMIC_RELAXED)))
         purge_run(A.ka_dirty_oldest);
+}
+
+void kmem_arena_decay(void)
+{
+    if (__atomic_load_n(&A.ka_dirty_oldest, __ATOMIC_RELAXED) == 0)
+        return;
+    kmem_lock_acquire(&A.ka_lock);
+    enforce_dirty_limit();
+    kmem_lock_release(&A.ka_lock);
+}
+
+uint64_t kmem_arena_dirty_pages(void)
+{
+    return __atomic_load_n(&A.ka_free_pages[KMEM_RUN_DIRTY], __ATOMIC_RELAXED);
 }
 
 /* A run of state s with at least npages pages, or 0. */
@@ -396,7 +439,7 @@ static uint32_t take_from_run(uint32_t id, uint32_t npages)
 {
     struct kmem_run *r = run(id);
     uint32_t page = r->rn_page;
-    A.ka_free_pages[r->rn_state] -= npages;
+    free_pages_add(r->rn_state, -(int64_t)npages);
     if (r->rn_npages == npages) {
         run_unlink(id);
         record_release(id);
@@ -512,11 +555,25 @@ void kmem_arena_free_locked(uint32_t page, uint32_t npages)
     enforce_dirty_limit();
 }
 
+void kmem_arena_free_slabs(const uint32_t *first, uint32_t count, uint32_t npages, bool idle)
+{
+    kmem_lock_acquire(&A.ka_lock);
+    for (uint32_t i = 0; i < count; i++) {
+        A.ka_slab_pages -= npages;
+        ensure_records(1);
+        uint32_t id = insert_free(first[i], npages, KMEM_RUN_DIRTY, 0);
+        if (idle)
+            age_backdate(id);
+    }
+    kmem_lock_release(&A.ka_lock);
+}
+
 void kmem_arena_free(uint32_t page, uint32_t npages)
 {
     kmem_lock_acquire(&A.ka_lock);
     kmem_arena_free_locked(page, npages);
     kmem_lock_release(&A.ka_lock);
+    kmem_reclaim_poke();
 }
 
 uint32_t kmem_arena_free_block(uint32_t page)
@@ -527,6 +584,7 @@ uint32_t kmem_arena_free_block(uint32_t page)
     if (npages != 0)
         kmem_arena_free_locked(page, npages);
     kmem_lock_release(&A.ka_lock);
+    kmem_reclaim_poke();
     return npages;
 }
 
@@ -662,7 +720,8 @@ int kmem_arena_check(void)
             runs++;
         } else if (d->ku_kind == KMEM_KIND_LARGE || kmem_kind_is_slab(d->ku_kind)) {
             bool is_large = d->ku_kind == KMEM_KIND_LARGE;
-            uint8_t tail = is_large ? KMEM_KIND_LARGE_TAIL : KMEM_KIND_SLAB_TAIL;
+            uint8_t tail = is_large ? KMEM_KIND_LARGE_TAIL
+                                    : (uint8_t)(KMEM_KIND_SLAB_TAIL + d->ku_kind);
             if (is_large)
                 len = d->ku_word;
             else

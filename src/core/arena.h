@@ -74,7 +74,6 @@ struct kmem_arena {
     uint64_t ka_decommit_calls; /* [L] */
     uint64_t ka_decommit_bytes; /* [L] */
     uint64_t ka_commit_calls;   /* [L] */
-    uint64_t ka_dirty_max;      /* [L] pages of dirty runs kept; 0: derive */
     uint64_t ka_cap_pages;      /* [L] most pages held (KMEM_LIMIT); 0: none */
     bool ka_zeroes;             /* [I] decommitted pages read as zero */
 };
@@ -126,6 +125,13 @@ uint32_t kmem_arena_free_block(uint32_t page);
 void kmem_arena_free(uint32_t page, uint32_t npages);
 void kmem_arena_free_locked(uint32_t page, uint32_t npages);
 
+/* Give back `count` slabs of npages pages each, starting at first[i]. With
+ * `idle` their pages have been unused a while: first in line to go back to
+ * the system. Nothing is given to the system here: the caller releases
+ * all it has first (so that neighbours join into fewer, larger runs), then
+ * calls kmem_arena_decay() or kmem_arena_purge_all(). */
+void kmem_arena_free_slabs(const uint32_t *first, uint32_t count, uint32_t npages, bool idle);
+
 /* Large blocks in place: extend the block at `page` from old to new pages
  * if the pages after it are free (returns false otherwise; *zeroed as for
  * alloc, for the added pages); or shrink it, freeing its tail. */
@@ -135,6 +141,13 @@ void kmem_arena_shrink(uint32_t page, uint32_t old_npages, uint32_t new_npages);
 
 /* Give back dirty runs: all of them (returns pages given back). */
 uint64_t kmem_arena_purge_all(void);
+
+/* Give back dirty runs unused for the decay time (and the oldest beyond
+ * the limit on dirty pages). */
+void kmem_arena_decay(void);
+
+/* Pages in dirty runs (a relaxed read, for the reclaimer's threshold). */
+uint64_t kmem_arena_dirty_pages(void);
 
 /* Around fork(): take, release, or (in the child) reset the arena lock. */
 void kmem_arena_fork(enum kmem_fork_phase phase);

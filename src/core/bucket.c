@@ -6,9 +6,29 @@
 #include "arena.h"
 #include "diag.h"
 #include "page.h"
+#include "reclaim.h"
+#include "tune.h"
 
 struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
 struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
+static uint64_t empty_pages; /* [A] pages of empty slabs, all buckets */
+
+/* A slab of bucket b became empty (+1) or stopped being empty (-1).
+ * Bucket lock held. */
+static void empty_changed(unsigned b, int delta)
+{
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    KMEM_RELAXED_STORE(kb->kb_empty, kb->kb_empty + (uint64_t)(int64_t)delta);
+    if (kb->kb_empty < kb->kb_empty_low)
+        kb->kb_empty_low = kb->kb_empty;
+    __atomic_fetch_add(&empty_pages, (uint64_t)(int64_t)(delta * (int)kmem_classes[b].kc_pages),
+                       __ATOMIC_RELAXED);
+}
+
+uint64_t kmem_buckets_empty_pages(void)
+{
+    return __atomic_load_n(&empty_pages, __ATOMIC_RELAXED);
+}
 
 /* Pages per slab: the fewest (up to 8) that waste at most 1/64 of the slab
  * at the end, else the least wasteful. Powers of two up to a page waste
@@ -40,7 +60,7 @@ void kmem_buckets_init(void)
         c->kc_size = (uint32_t)kmem_bucket_size(b);
         c->kc_pages = slab_pages_for(c->kc_size);
         c->kc_pieces = c->kc_pages * KMEM_PAGE_SIZE / c->kc_size;
-        uint32_t hw = KMEM_TCACHE_BIN_BYTES / c->kc_size;
+        uint32_t hw = kmem_tune.tu_tcache_bytes / c->kc_size;
         if (hw < KMEM_TCACHE_BIN_MIN)
             hw = KMEM_TCACHE_BIN_MIN;
         if (hw > KMEM_TCACHE_BIN_MAX)
@@ -48,7 +68,7 @@ void kmem_buckets_init(void)
         c->kc_highwat = hw;
         c->kc_batch = hw / 2;
         /* ceil(2^32 / size): offset * magic (mod 2^32) < magic exactly when
-         * size divides the offset, for offsets below a page (checked for
+         * size divides the offset, for offsets within a slab (checked for
          * every bucket and offset by tests/unit/test_geometry.c). */
         fp->fp_magic[b] = (uint32_t)((((uint64_t)1 << 32) + c->kc_size - 1) / c->kc_size);
     }
@@ -63,7 +83,7 @@ struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t a
 {
     struct kmem_piece_place pl;
     struct kmem_page *d = kmem_page_of(page);
-    if (d->ku_kind == KMEM_KIND_SLAB_TAIL)
+    if (kmem_kind_is_slab_tail(d->ku_kind))
         page -= d->ku_word;
     uintptr_t off = addr - (uintptr_t)slab_base(page);
     uint32_t size = kmem_classes[b].kc_size;
@@ -79,7 +99,8 @@ static bool carve(unsigned b)
     struct kmem_class *c = &kmem_classes[b];
     struct kmem_page head = { (uint8_t)b, 0, (uint16_t)c->kc_pieces, 0 };
     bool zeroed;
-    uint32_t slab = kmem_arena_alloc(c->kc_pages, 1, head, KMEM_KIND_SLAB_TAIL, &zeroed);
+    uint32_t slab = kmem_arena_alloc(c->kc_pages, 1, head, (uint8_t)(KMEM_KIND_SLAB_TAIL + b),
+                                     &zeroed);
     if (slab == KMEM_NO_PAGE)
         return false;
     char *base = slab_base(slab);
@@ -93,7 +114,7 @@ static bool carve(unsigned b)
     kb->kb_partial = slab + 1;
     kb->kb_slabs++;
     kb->kb_free += c->kc_pieces;
-    kb->kb_empty++;
+    empty_changed(b, +1);
     return true;
 }
 
@@ -110,7 +131,7 @@ uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out)
         struct kmem_page *d = kmem_page_of(slab);
         char *base = slab_base(slab);
         if (d->ku_nfree == c->kc_pieces)
-            kb->kb_empty--;
+            empty_changed(b, -1);
         while (got < n && d->ku_nfree > 0) {
             uintptr_t *w = (uintptr_t *)(base + (size_t)d->ku_freehead * c->kc_size);
             d->ku_freehead = (uint8_t)w[0];
@@ -144,28 +165,29 @@ void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
             kb->kb_partial = pl.pp_slab + 1;
         }
         if (d->ku_nfree == c->kc_pieces)
-            kb->kb_empty++;
+            empty_changed(b, +1);
     }
     kb->kb_free += n;
     kmem_lock_release(&kb->kb_lock);
+    kmem_reclaim_poke();
 }
 
-/* Unlink empty slabs beyond `keep` from bucket b's list and free them,
- * a batch at a time; the pages go back to the arena after the bucket lock
+/* Unlink up to `count` empty slabs from bucket b's list and free them, a
+ * batch at a time; the pages go back to the arena after the bucket lock
  * is dropped, so that giving them back to the system holds up no one. */
-static uint64_t reclaim_bucket(unsigned b, uint32_t keep)
+static uint64_t release_empty(unsigned b, uint64_t count, bool idle)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
     uint64_t released = 0;
-    enum { BATCH = 32 };
+    enum { BATCH = 256 };
     uint32_t batch[BATCH];
     uint32_t n;
     do {
         n = 0;
         kmem_lock_acquire(&kb->kb_lock);
         uint32_t *link = &kb->kb_partial;
-        while (*link != 0 && kb->kb_empty > keep && n < BATCH) {
+        while (*link != 0 && kb->kb_empty > 0 && released + n < count && n < BATCH) {
             uint32_t slab = *link - 1;
             struct kmem_page *d = kmem_page_of(slab);
             if (d->ku_nfree != c->kc_pieces) {
@@ -173,26 +195,42 @@ static uint64_t reclaim_bucket(unsigned b, uint32_t keep)
                 continue;
             }
             *link = d->ku_word;
-            kb->kb_empty--;
+            empty_changed(b, -1);
             kb->kb_slabs--;
             kb->kb_free -= c->kc_pieces;
             batch[n++] = slab;
         }
         kmem_lock_release(&kb->kb_lock);
-        for (uint32_t i = 0; i < n; i++)
-            kmem_arena_free(batch[i], c->kc_pages);
-        released += (uint64_t)n * c->kc_pages << KMEM_PAGE_SHIFT;
-    } while (n == BATCH);
+        if (n > 0)
+            kmem_arena_free_slabs(batch, n, c->kc_pages, idle);
+        released += n;
+    } while (n == BATCH && released < count);
     return released;
 }
 
-uint64_t kmem_buckets_reclaim(uint32_t keep)
+uint64_t kmem_buckets_reclaim(void)
 {
-    uint64_t released = 0;
+    uint64_t bytes = 0;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        if (__atomic_load_n(&kmem_buckets[b].kb_empty, __ATOMIC_RELAXED) > keep)
-            released += reclaim_bucket(b, keep);
-    return released;
+        if (KMEM_RELAXED_LOAD(kmem_buckets[b].kb_empty) > 0)
+            bytes += release_empty(b, UINT64_MAX, false) * kmem_classes[b].kc_pages
+                     << KMEM_PAGE_SHIFT;
+    return bytes;
+}
+
+void kmem_buckets_release_idle(void)
+{
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        struct kmem_bucket *kb = &kmem_buckets[b];
+        if (KMEM_RELAXED_LOAD(kb->kb_empty) == 0)
+            continue;
+        kmem_lock_acquire(&kb->kb_lock);
+        uint64_t idle = kb->kb_empty_low;
+        kb->kb_empty_low = kb->kb_empty; /* the next interval starts now */
+        kmem_lock_release(&kb->kb_lock);
+        if (idle > KMEM_EMPTY_SLABS_KEPT)
+            release_empty(b, idle - KMEM_EMPTY_SLABS_KEPT, true);
+    }
 }
 
 void kmem_buckets_fork(enum kmem_fork_phase phase)

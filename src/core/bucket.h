@@ -36,7 +36,9 @@ struct kmem_bucket {
     uint32_t kb_partial;  /* [L] first slab with free pieces: page + 1; 0 none */
     uint64_t kb_slabs;    /* [L] slabs held */
     uint64_t kb_free;     /* [L] pieces on slab free lists */
-    uint64_t kb_empty;    /* [L] slabs whose pieces are all free */
+    uint64_t kb_empty;    /* [L, A] slabs whose pieces are all free */
+    uint64_t kb_empty_low; /* [L] fewest empty slabs since the last reclaim
+                              pass: that many stayed empty throughout */
     uint64_t kb_calls;    /* [A] allocations not counted by a thread cache */
 } __attribute__((aligned(64)));
 
@@ -61,9 +63,15 @@ uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out);
 /* Return n pieces of bucket b, each carrying the free key. */
 void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n);
 
-/* Release slabs whose pieces are all free, keeping at most `keep` of them
- * per bucket. Returns the bytes of slabs released. */
-uint64_t kmem_buckets_reclaim(uint32_t keep);
+/* Release every slab whose pieces are all free. Returns the bytes. */
+uint64_t kmem_buckets_reclaim(void);
+
+/* Release the slabs that stayed empty since the last call (keeping
+ * KMEM_EMPTY_SLABS_KEPT per bucket): the background reclaimer's pass. */
+void kmem_buckets_release_idle(void);
+
+/* Pages of empty slabs held by all buckets (a relaxed read). */
+uint64_t kmem_buckets_empty_pages(void);
 
 /* The slab a piece lies in: its first page, and the piece's index. */
 struct kmem_piece_place {

@@ -38,7 +38,19 @@
  * at least this many bytes, or this fraction (1/n) of the memory in use. */
 #define KMEM_DIRTY_MIN_BYTES   ((size_t)64 << 20)
 #define KMEM_DIRTY_FRACTION    1u
-/* Free pages not reused for this long are given back anyway. */
+/* Free pages not reused for this long are given back anyway (tunable:
+ * KMEM_DECAY_MS). A second keeps pages that a steady workload reuses
+ * within one phase, and returns a finished peak's pages in under two. */
 #define KMEM_DIRTY_DECAY_MS    1000u
+
+/* The background reclaimer wakes this often (at most; a fifth of the
+ * decay when that is shorter), and starts once the process holds this
+ * much idle memory (free pages kept plus empty slabs). */
+#define KMEM_BACKGROUND_TICK_MS     200u
+#define KMEM_BACKGROUND_START_BYTES ((uint64_t)32 << 20)
+
+/* Empty slabs each bucket keeps through a background pass, ready for reuse
+ * without carving. */
+#define KMEM_EMPTY_SLABS_KEPT 1u
 
 #endif /* KMEM_CONFIG_INTERNAL_H */

@@ -72,6 +72,18 @@ void kmem_panic(const char *what)
     kmem_os_abort();
 }
 
+void kmem_warn(const char *a, const char *b)
+{
+    char buf[256];
+    struct kmem_text t;
+    kmem_text_init(&t, buf, sizeof buf, diag_sink, NULL);
+    kmem_text_str(&t, "kmem: ");
+    kmem_text_str(&t, a);
+    kmem_text_str(&t, b);
+    kmem_text_char(&t, '\n');
+    kmem_text_flush(&t);
+}
+
 void kmem_complain(const char *what, unsigned long long a, unsigned long long b)
 {
     char buf[256];

@@ -20,6 +20,9 @@ _Noreturn void kmem_bad_request(const char *who, size_t size,
 /* An internal invariant failed: "kmem: internal error: <what>" and abort. */
 _Noreturn void kmem_panic(const char *what);
 
+/* "kmem: <a><b>" on the error output; the program goes on. */
+void kmem_warn(const char *a, const char *b);
+
 /* Like kmem_panic, but returns: for kmem_check(), which counts failures. */
 void kmem_complain(const char *what, unsigned long long a, unsigned long long b);
 

@@ -9,8 +9,11 @@
 #include "arena.h"
 #include "bucket.h"
 #include "lock.h"
+#include "reclaim.h"
 #include "tcache.h"
+#include "tune.h"
 #include "type.h"
+#include "diag.h"
 
 KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
 
@@ -46,16 +49,6 @@ uint64_t kmem_parse_size(const char *text)
     return v << shift;
 }
 
-static void warn(const char *a, const char *b)
-{
-    kmem_os_write_error("kmem: ", 6);
-    for (const char *s = a; *s; s++)
-        kmem_os_write_error(s, 1);
-    for (const char *s = b; *s; s++)
-        kmem_os_write_error(s, 1);
-    kmem_os_write_error("\n", 1);
-}
-
 /*
  * fork(): every lock is taken before, in the lock order (types, thread
  * registry, buckets, arena), so that the child gets consistent lists; the
@@ -83,6 +76,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    kmem_reclaim_fork(KMEM_FORK_CHILD);
     kmem_arena_fork(KMEM_FORK_CHILD);
     kmem_buckets_fork(KMEM_FORK_CHILD);
     kmem_types_fork(KMEM_FORK_CHILD);
@@ -90,14 +84,16 @@ static void fork_child(void)
 }
 
 /* Lay out everything over a reservation. init_lock held. */
-static int start_locked(uint64_t want)
+static int start_locked(const struct kmem_options *options)
 {
+    uint64_t want = options != NULL ? options->arena_size : 0;
+    kmem_tune_init(options);
     if (want == 0) {
         const char *env = kmem_os_getenv("KMEM_ARENA_SIZE");
         if (env != NULL) {
             want = kmem_parse_size(env);
             if (want == 0)
-                warn("KMEM_ARENA_SIZE not understood, using the default: ", env);
+                kmem_warn("KMEM_ARENA_SIZE not understood, using the default: ", env);
         }
     }
     if (want == 0)
@@ -123,7 +119,7 @@ static int start_locked(uint64_t want)
     if (cap != NULL) {
         uint64_t bytes = kmem_parse_size(cap);
         if (bytes == 0)
-            warn("KMEM_LIMIT not understood, no limit set: ", cap);
+            kmem_warn("KMEM_LIMIT not understood, no limit set: ", cap);
         kmem_arena_set_cap(bytes);
     }
 
@@ -138,18 +134,20 @@ static int start_locked(uint64_t want)
     return KMEM_OK;
 }
 
-/* After the arena is up and init_lock is free: registering may allocate. */
+/* After the arena is up and init_lock is free: registering the fork
+ * handlers and starting a thread may allocate. */
 static void after_start(void)
 {
     (void)kmem_os_at_fork(fork_prepare, fork_parent, fork_child);
+    kmem_reclaim_start();
 }
 
-int kmem_start(uint64_t arena_size)
+int kmem_start(const struct kmem_options *options)
 {
     kmem_lock_acquire(&init_lock);
     int rc = KMEM_ERR_BUSY;
     if (!__atomic_load_n(&started, __ATOMIC_RELAXED)) {
-        rc = start_locked(arena_size);
+        rc = start_locked(options);
         start_failed = rc != KMEM_OK;
     }
     kmem_lock_release(&init_lock);
@@ -165,7 +163,7 @@ bool kmem_ensure_init(void)
     bool now = false;
     kmem_lock_acquire(&init_lock);
     if (!__atomic_load_n(&started, __ATOMIC_RELAXED) && !start_failed) {
-        start_failed = start_locked(0) != KMEM_OK;
+        start_failed = start_locked(NULL) != KMEM_OK;
         now = !start_failed;
     }
     kmem_lock_release(&init_lock);

@@ -7,10 +7,10 @@
 
 #include "config.h"
 
-/* Reserve and lay out the arena (0: size from KMEM_ARENA_SIZE or the
- * platform default). KMEM_OK, KMEM_ERR_BUSY if already started, or
+/* Reserve and lay out the arena, with the options (NULL: defaults and the
+ * environment). KMEM_OK, KMEM_ERR_BUSY if already started, or
  * KMEM_ERR_NOMEM. */
-int kmem_start(uint64_t arena_size);
+int kmem_start(const struct kmem_options *options);
 
 /* Parse "64G", "512M", "4096": bytes, or 0 if not understood. */
 uint64_t kmem_parse_size(const char *text);

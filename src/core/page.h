@@ -7,7 +7,8 @@
  *   1..KMEM_NBUCKETS         next slab of the bucket's    ku_nfree, ku_freehead:
  *   (first page of a slab)   partial list, page index+1;  the slab's free list
  *                            0 = last or not listed
- *   KMEM_KIND_SLAB_TAIL      pages back to the slab's first page
+ *   KMEM_KIND_SLAB_TAIL + b  pages back to the slab's first page
+ *   (later page of a slab of bucket b)
  *   KMEM_KIND_LARGE          the block's page count
  *   KMEM_KIND_LARGE_TAIL     pages back to the block's first page
  *   KMEM_KIND_FREE (0)       first and last page of a free run: its run
@@ -25,17 +26,25 @@
 #include "config.h"
 
 #define KMEM_KIND_FREE       0x00
-#define KMEM_KIND_SLAB_TAIL  0xF0
+#define KMEM_KIND_SLAB_TAIL  0x40 /* + the bucket index; see KMEM_TAIL_BIT */
 #define KMEM_KIND_LARGE      0xF1
 #define KMEM_KIND_LARGE_TAIL 0xF2
 #define KMEM_KIND_BUSY       0xF3
 
 _Static_assert(sizeof(struct kmem_page) == 8, "8 bytes of descriptor per page");
 _Static_assert(KMEM_NBUCKETS < KMEM_KIND_SLAB_TAIL, "bucket indices fit below the kinds");
+_Static_assert(KMEM_KIND_SLAB_TAIL == KMEM_TAIL_BIT, "the free macro tests the tail bit");
 
+/* The first page of a slab. */
 static inline bool kmem_kind_is_slab(unsigned kind)
 {
     return kind - 1u < KMEM_NBUCKETS;
+}
+
+/* A later page of a slab; its bucket is kind - KMEM_KIND_SLAB_TAIL. */
+static inline bool kmem_kind_is_slab_tail(unsigned kind)
+{
+    return kind - KMEM_KIND_SLAB_TAIL - 1u < KMEM_NBUCKETS;
 }
 
 #endif /* KMEM_PAGE_H */

@@ -6,6 +6,8 @@
 #include "../core/arena.h"
 #include "../core/diag.h"
 #include "../core/init.h"
+#include "../core/reclaim.h"
+#include "../core/tune.h"
 #include "../core/stats.h"
 #include "../core/tcache.h"
 #include "../core/type.h"
@@ -129,7 +131,7 @@ KMEM_API int kmem_arena_stats(struct kmem_arena_stats *out)
 
 KMEM_API int kmem_init(const struct kmem_options *options)
 {
-    return kmem_start(options != NULL ? options->arena_size : 0);
+    return kmem_start(options);
 }
 
 KMEM_API int kmem_set_memory_limit(size_t bytes)
@@ -143,6 +145,17 @@ KMEM_API int kmem_set_memory_limit(size_t bytes)
 KMEM_API size_t kmem_trim(void)
 {
     return kmem_reclaim_all();
+}
+
+KMEM_API void kmem_maintain(void)
+{
+    if (kmem_max_request() != 0)
+        kmem_reclaim_pass();
+}
+
+KMEM_API void kmem_set_decay_ms(uint32_t ms)
+{
+    __atomic_store_n(&kmem_tune.tu_decay_ms, ms != 0 ? ms : 1, __ATOMIC_RELAXED);
 }
 
 KMEM_API void kmem_thread_flush(void)

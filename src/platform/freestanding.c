@@ -24,7 +24,9 @@ int kmem_freestanding_init(void *region, size_t size, const struct kmem_hooks *h
     hooks = *h;
     region_base = (char *)start;
     region_size = size;
-    return kmem_start(size);
+    struct kmem_options options = { 0 };
+    options.arena_size = size;
+    return kmem_start(&options);
 }
 
 void *kmem_os_reserve(size_t size, size_t align, size_t *granted)
@@ -73,6 +75,18 @@ void kmem_os_wake(uint32_t *word, bool all)
 
 void kmem_os_yield(void)
 {
+}
+
+bool kmem_os_start_thread(void (*fn)(void *), void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return false; /* the host calls kmem_maintain() instead */
+}
+
+void kmem_os_sleep_ms(uint32_t ms)
+{
+    (void)ms;
 }
 
 uint32_t kmem_os_thread_id(void)

@@ -62,6 +62,13 @@ void kmem_os_yield(void);
  * the process (below 2^31). */
 uint32_t kmem_os_thread_id(void);
 
+/* Start a thread running fn(arg), detached, with every signal blocked.
+ * Returns false where there are no threads (freestanding). */
+bool kmem_os_start_thread(void (*fn)(void *), void *arg);
+
+/* Sleep for about `ms` milliseconds (the background thread's tick). */
+void kmem_os_sleep_ms(uint32_t ms);
+
 /* Arrange for fn(arg) to be called when the calling thread exits. Returns
  * false where the platform has no such notion; the thread cache is then
  * handed back only by kmem_thread_exit(). */

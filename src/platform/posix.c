@@ -12,6 +12,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -94,6 +95,47 @@ void kmem_os_wake(uint32_t *word, bool all)
 void kmem_os_yield(void)
 {
     sched_yield();
+}
+
+struct thread_start {
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void *thread_main(void *p)
+{
+    struct thread_start *start = p;
+    start->fn(start->arg);
+    return NULL;
+}
+
+bool kmem_os_start_thread(void (*fn)(void *), void *arg)
+{
+    /* Static: one background thread per process, and no malloc here. */
+    static struct thread_start start;
+    start.fn = fn;
+    start.arg = arg;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 << 10);
+    pthread_t t;
+    int saved = errno;
+    bool ok = pthread_create(&t, &attr, thread_main, &start) == 0;
+    errno = saved;
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ok;
+}
+
+void kmem_os_sleep_ms(uint32_t ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 uint32_t kmem_os_thread_id(void)

@@ -88,12 +88,14 @@ int main(void)
     }
 
     /* The free path's divisibility test: offset * magic < magic exactly
-     * when the bucket size divides the offset, for every offset in a page. */
+     * when the bucket size divides the offset, for every offset in a slab
+     * (up to 8 pages), for a slab's first and later pages alike. */
     const struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         uint32_t magic = fp->fp_magic[b];
         size_t size = kmem_bucket_size(b);
-        for (uint32_t off = 0; off < KMEM_PAGE_SIZE; off++) {
+        CHECK(fp->fp_magic[KMEM_TAIL_BIT | b] == 0, "bucket %u: tail pages pass the first test", b);
+        for (uint32_t off = 0; off < 8 * KMEM_PAGE_SIZE; off++) {
             int fast = (uint32_t)(off * magic) < magic;
             int exact = off % size == 0;
             if (fast != exact) {
@@ -105,7 +107,7 @@ int main(void)
     }
 
     /* Pages of any other kind (free, large, a slab's later pages) never
-     * pass the test, whatever the offset. */
+     * pass the first test, whatever the offset. */
     for (unsigned kind = 0; kind < 256; kind++) {
         if (kind >= 1 && kind <= KMEM_NBUCKETS)
             continue;

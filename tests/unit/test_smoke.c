@@ -10,7 +10,8 @@ int main(void)
     void *small = kmem_malloc(100, M_SMOKE, KM_WAITOK);
     REQUIRE(small != NULL, "small allocation");
     memset(small, 0xab, 100);
-    CHECK_EQ(kmem_usable_size(small), 128);
+    size_t small_size = kmem_bucket_size(kmem_bucket_index(100));
+    CHECK_EQ(kmem_usable_size(small), small_size);
     void *large = kmem_malloc(100000, M_SMOKE, KM_WAITOK | KM_ZERO);
     REQUIRE(large != NULL, "large allocation");
     CHECK_EQ(((unsigned char *)large)[99999], 0);
@@ -18,13 +19,13 @@ int main(void)
     struct kmem_type_stats ts;
     kmem_type_stats(M_SMOKE, &ts);
     CHECK_EQ(ts.inuse, 2);
-    CHECK_EQ(ts.memuse, 128 + 25 * 4096);
+    CHECK_EQ(ts.memuse, small_size + 25 * 4096);
     kmem_free(small, M_SMOKE);
     kmem_free(large, M_SMOKE);
     kmem_type_stats(M_SMOKE, &ts);
     CHECK_EQ(ts.inuse, 0);
     CHECK_EQ(ts.memuse, 0);
-    CHECK_EQ(ts.maxused, 128 + 25 * 4096);
+    CHECK_EQ(ts.maxused, small_size + 25 * 4096);
     CHECK_EQ(kmem_check(), 0);
     return test_finish("smoke");
 }
