@@ -174,9 +174,19 @@ struct kmem_fastpath {
     uintptr_t fp_secret;                    /* free key = secret ^ address */
     uint32_t fp_magic[256];                 /* by page kind: ceil(2^32 / size) for a
                                                slab's first page, 0 for others */
+    uint8_t fp_bucket_of[1024 / 16 + 1];    /* bucket of sizes up to 1 KiB, by
+                                               (size + 15) / 16 */
 };
 
 extern KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
+#ifdef KMEM_BUILDING
+/* Inside the library the same object under a hidden name, reached without
+ * a load from the global offset table. */
+extern __attribute__((visibility("hidden"))) struct kmem_fastpath kmem_fastpath_local;
+#define KMEM_FASTPATH_ kmem_fastpath_local
+#else
+#define KMEM_FASTPATH_ KMEM_ABI(kmem_fastpath)
+#endif
 #if KMEM_THREAD_CACHE
 extern KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
     __attribute__((tls_model("initial-exec")));
@@ -187,6 +197,14 @@ extern KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 #endif
 
 /* The counters of a bin for a type counted at `fast` (its ks_fast). */
+/* The bucket of a size not known at compile time: a table up to 1 KiB
+ * (filled when kmem starts; 0 before, which no bin serves). */
+static inline unsigned kmem_bucket_index_var(size_t size)
+{
+    return size <= 1024 ? KMEM_FASTPATH_.fp_bucket_of[(size + 15) >> 4]
+                        : kmem_bucket_index(size);
+}
+
 static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t fast)
 {
     return (struct kmem_tcount *)((char *)bin->tb_counts + fast);
@@ -218,7 +236,7 @@ static inline int kmem_cache_pop(unsigned index, size_t request,
  * also reports bad pointers and double frees). */
 static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
 {
-    const struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
+    const struct kmem_fastpath *fp = &KMEM_FASTPATH_;
     uintptr_t off = (uintptr_t)ptr - fp->fp_base;
     if (off >= fp->fp_size)
         return 0;

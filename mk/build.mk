@@ -29,7 +29,7 @@ else
 endif
 
 INC      := -Iinclude -I$(O)/include
-LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden $(SANFLAGS) $(INC)
+LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -DKMEM_BUILDING $(SANFLAGS) $(INC)
 # Tests and benchmarks: the same warnings, GNU extensions allowed (threads,
 # clock_gettime), and no hidden visibility.
 APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(SANFLAGS) $(INC) -Itests

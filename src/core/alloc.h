@@ -26,7 +26,7 @@ static inline void *kmem_alloc(size_t size, struct kmem_type *type, int flags,
 {
     void *p;
     if (size <= KMEM_MAXALLOCSAVE && !(flags & KM_ZERO) &&
-        kmem_cache_pop(kmem_bucket_index(size), size, type, &p))
+        kmem_cache_pop(kmem_bucket_index_var(size), size, type, &p))
         return p;
     return kmem_alloc_slow(size, type, flags, who);
 }

@@ -16,6 +16,10 @@
 #include "diag.h"
 
 KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
+#define KMEM_STR_(x) #x
+#define KMEM_STR(x) KMEM_STR_(x)
+extern struct kmem_fastpath kmem_fastpath_local
+    __attribute__((alias(KMEM_STR(KMEM_ABI(kmem_fastpath)))));
 
 static kmem_lock init_lock = KMEM_LOCK_INIT;
 static uint32_t started;      /* [A] 1 once the arena is ready */

@@ -39,7 +39,7 @@ KMEM_API void *kmem_malloc(size_t size, struct kmem_type *type, int flags)
     void *p;
     /* The common case: KM_WAITOK or KM_NOWAIT alone, a small size, a hit. */
     if ((unsigned)flags - 1u < 2u && size <= KMEM_MAXALLOCSAVE && type != NULL &&
-        kmem_cache_pop(kmem_bucket_index(size), size, type, &p))
+        kmem_cache_pop(kmem_bucket_index_var(size), size, type, &p))
         return p;
     return malloc_slow(size, type, flags);
 }

@@ -43,7 +43,7 @@ LIBC_API void *malloc(size_t size)
 {
     void *p;
     if (size <= KMEM_MAXALLOCSAVE &&
-        kmem_cache_pop(kmem_bucket_index(size), size, M_MALLOC, &p))
+        kmem_cache_pop(kmem_bucket_index_var(size), size, M_MALLOC, &p))
         return p;
     return malloc_slow(size, 0, KM_NOWAIT, "malloc");
 }
@@ -62,7 +62,7 @@ LIBC_API void *calloc(size_t n, size_t size)
         return NULL;
     }
     if (bytes <= KMEM_MAXALLOCSAVE &&
-        kmem_cache_pop(kmem_bucket_index(bytes), bytes, M_MALLOC, &p))
+        kmem_cache_pop(kmem_bucket_index_var(bytes), bytes, M_MALLOC, &p))
         return __builtin_memset(p, 0, bytes);
     return malloc_slow(bytes, 0, KM_NOWAIT | KM_ZERO, "calloc");
 }
