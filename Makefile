@@ -93,12 +93,16 @@ install: lib
 	install -m 644 $(REL)/lib/libkmem.a build/freestanding/lib/libkmem-freestanding.a \
 	    $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(REL)/lib/libkmem.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(REL)/lib/libkmem-api.a $(DESTDIR)$(PREFIX)/lib/
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 tools/kmem-run $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mk/kmem.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kmem.pc
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/include/,kmem.h kmem_fastpath.h kmem_freestanding.h kmem_config.h)
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libkmem.a libkmem.so libkmem-freestanding.a pkgconfig/kmem.pc)
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libkmem.a libkmem.so libkmem-api.a libkmem-freestanding.a pkgconfig/kmem.pc)
+	rm -f $(DESTDIR)$(PREFIX)/bin/kmem-run
 
 clean:
 	rm -rf build
