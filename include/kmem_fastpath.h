@@ -198,10 +198,11 @@ extern KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 
 /* The counters of a bin for a type counted at `fast` (its ks_fast). */
 /* The bucket of a size not known at compile time: a table up to 1 KiB
- * (filled when kmem starts; 0 before, which no bin serves). */
+ * (filled when kmem starts, perhaps while another thread already reads
+ * it; 0 before, which no bin serves). */
 static inline unsigned kmem_bucket_index_var(size_t size)
 {
-    return size <= 1024 ? KMEM_FASTPATH_.fp_bucket_of[(size + 15) >> 4]
+    return size <= 1024 ? KMEM_RELAXED_LOAD(KMEM_FASTPATH_.fp_bucket_of[(size + 15) >> 4])
                         : kmem_bucket_index(size);
 }
 

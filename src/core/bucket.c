@@ -73,7 +73,7 @@ void kmem_buckets_init(void)
         fp->fp_magic[b] = (uint32_t)((((uint64_t)1 << 32) + c->kc_size - 1) / c->kc_size);
     }
     for (unsigned i = 0; i <= 1024 / 16; i++)
-        fp->fp_bucket_of[i] = (uint8_t)kmem_bucket_index(i * 16);
+        KMEM_RELAXED_STORE(fp->fp_bucket_of[i], (uint8_t)kmem_bucket_index(i * 16));
 }
 
 static char *slab_base(uint32_t slab)

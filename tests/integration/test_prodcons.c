@@ -60,8 +60,8 @@ int main(void)
 {
     uint64_t seed = test_seed(5);
     const char *env = getenv("KMEM_TEST_OPS");
-#if defined(__SANITIZE_THREAD__)
-    total = env != NULL ? atol(env) : 2000000; /* ThreadSanitizer is slow */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+    total = env != NULL ? atol(env) : 2000000; /* sanitizers are slow */
 #else
     total = env != NULL ? atol(env) : 20000000;
 #endif
