@@ -162,6 +162,8 @@ struct kmem_tcache {
     void *tc_block;                                 /* the stacks and counters */
     uint32_t tc_state;
     uint32_t tc_tid;                                /* thread id, for locks; 0: not yet */
+    uint32_t tc_sampled;                            /* when it last sampled high-water
+                                                       marks, in 2^20 ns */
 };
 
 #define KMEM_TAIL_BIT 0x40

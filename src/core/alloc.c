@@ -87,11 +87,8 @@ static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool co
     void **piece;
     if (tc != NULL) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        if (bin->tb_sp == bin->tb_low) {
-            kmem_type_sample(type);
-            if (!kmem_tcache_refill(tc, b))
-                return NULL;
-        }
+        if (bin->tb_sp == bin->tb_low && !kmem_tcache_refill(tc, b))
+            return NULL;
         void *p;
         if (!counted && kmem_cache_pop(b, size, type, &p))
             return p;
@@ -218,12 +215,15 @@ static void free_small(void *ptr, unsigned b, struct kmem_type *type)
     if (tc != NULL) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
         void **end = kmem_tbin_end(bin, b);
-        if (bin->tb_limit != end || bin->tb_sp == end) {
-            /* The first free after a refill, or a full bin. */
+        if (bin->tb_limit != end) {
+            /* The first free after a refill: the end of a run of
+             * allocations, where the type's use may have peaked. */
             kmem_type_sample(type);
             bin->tb_limit = end;
-            if (bin->tb_sp == end)
-                kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2);
+        }
+        if (bin->tb_sp == end) {
+            kmem_type_sample_soon(type);
+            kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2);
         }
         uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
         *bin->tb_sp = ptr;

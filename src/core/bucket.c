@@ -11,6 +11,7 @@
 
 struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
 struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
+static void *xfer_storage[KMEM_NBUCKETS + 1][KMEM_XFER_MAX_PIECES];
 static uint64_t empty_pages; /* [A] pages of empty slabs, all buckets */
 
 /* A slab of bucket b became empty (+1) or stopped being empty (-1).
@@ -67,6 +68,13 @@ void kmem_buckets_init(void)
             hw = KMEM_TCACHE_BIN_MAX;
         c->kc_highwat = hw;
         c->kc_batch = hw / 2;
+        uint32_t xfer = KMEM_XFER_BYTES / c->kc_size;
+        if (xfer < 2 * c->kc_batch)
+            xfer = 2 * c->kc_batch;
+        if (xfer > KMEM_XFER_MAX_PIECES)
+            xfer = KMEM_XFER_MAX_PIECES;
+        c->kc_xfer = xfer;
+        kmem_buckets[b].kb_xfer_pieces = xfer_storage[b];
         /* ceil(2^32 / size): offset * magic (mod 2^32) < magic exactly when
          * size divides the offset, for offsets within a slab (checked for
          * every bucket and offset by tests/unit/test_geometry.c). */
@@ -120,12 +128,20 @@ static bool carve(unsigned b)
     return true;
 }
 
-uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out)
+/* The transfer cache's count changed. Bucket lock held. */
+static void xfer_set(struct kmem_bucket *kb, uint32_t count)
+{
+    KMEM_RELAXED_STORE(kb->kb_xfer, count);
+    if (count < kb->kb_xfer_low)
+        kb->kb_xfer_low = count;
+}
+
+/* Take n pieces off the slabs (carving as needed). Bucket lock held. */
+static uint32_t take_from_slabs(unsigned b, uint32_t n, void **out)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
     uint32_t got = 0;
-    kmem_lock_acquire(&kb->kb_lock);
     while (got < n) {
         if (kb->kb_partial == 0 && !carve(b))
             break;
@@ -146,15 +162,28 @@ uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out)
         }
     }
     kb->kb_free -= got;
+    return got;
+}
+
+uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out)
+{
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    kmem_lock_acquire(&kb->kb_lock);
+    /* The most recently handed-in pieces first: they are the warmest. */
+    uint32_t from_xfer = kb->kb_xfer < n ? kb->kb_xfer : n;
+    uint32_t left = kb->kb_xfer - from_xfer;
+    __builtin_memcpy(out, kb->kb_xfer_pieces + left, from_xfer * sizeof(void *));
+    xfer_set(kb, left);
+    uint32_t got = from_xfer + take_from_slabs(b, n - from_xfer, out + from_xfer);
     kmem_lock_release(&kb->kb_lock);
     return got;
 }
 
-void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
+/* Put n pieces back on their slabs. Bucket lock held. */
+static void give_to_slabs(unsigned b, void *const *pieces, uint32_t n)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
-    kmem_lock_acquire(&kb->kb_lock);
     for (uint32_t i = 0; i < n; i++) {
         uintptr_t *w = pieces[i];
         uint32_t page = kmem_page_index(w);
@@ -170,8 +199,36 @@ void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
             empty_changed(b, +1);
     }
     kb->kb_free += n;
+}
+
+void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
+{
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    kmem_lock_acquire(&kb->kb_lock);
+    uint32_t room = kmem_classes[b].kc_xfer - kb->kb_xfer;
+    uint32_t to_xfer = room < n ? room : n;
+    __builtin_memcpy(kb->kb_xfer_pieces + kb->kb_xfer, pieces, to_xfer * sizeof(void *));
+    xfer_set(kb, kb->kb_xfer + to_xfer);
+    if (to_xfer < n)
+        give_to_slabs(b, pieces + to_xfer, n - to_xfer);
     kmem_lock_release(&kb->kb_lock);
-    kmem_reclaim_poke();
+    if (to_xfer < n)
+        kmem_reclaim_poke();
+}
+
+/* Put the transfer cache's oldest `count` pieces back on their slabs, so
+ * that slabs can empty. */
+static void flush_xfer(unsigned b, uint32_t count)
+{
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    kmem_lock_acquire(&kb->kb_lock);
+    if (count > kb->kb_xfer)
+        count = kb->kb_xfer;
+    give_to_slabs(b, kb->kb_xfer_pieces, count);
+    __builtin_memmove(kb->kb_xfer_pieces, kb->kb_xfer_pieces + count,
+                      (kb->kb_xfer - count) * sizeof(void *));
+    xfer_set(kb, kb->kb_xfer - count);
+    kmem_lock_release(&kb->kb_lock);
 }
 
 /* Unlink up to `count` empty slabs from bucket b's list and free them, a
@@ -213,10 +270,13 @@ static uint64_t release_empty(unsigned b, uint64_t count, bool idle)
 uint64_t kmem_buckets_reclaim(void)
 {
     uint64_t bytes = 0;
-    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        if (KMEM_RELAXED_LOAD(kmem_buckets[b].kb_xfer) > 0)
+            flush_xfer(b, UINT32_MAX);
         if (KMEM_RELAXED_LOAD(kmem_buckets[b].kb_empty) > 0)
             bytes += release_empty(b, UINT64_MAX, false) * kmem_classes[b].kc_pages
                      << KMEM_PAGE_SHIFT;
+    }
     return bytes;
 }
 
@@ -224,6 +284,16 @@ void kmem_buckets_release_idle(void)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_bucket *kb = &kmem_buckets[b];
+        /* Pieces that sat in the transfer cache all interval go back to
+         * their slabs, which may then be empty. */
+        if (KMEM_RELAXED_LOAD(kb->kb_xfer) > 0) {
+            kmem_lock_acquire(&kb->kb_lock);
+            uint32_t idle = kb->kb_xfer_low;
+            kb->kb_xfer_low = kb->kb_xfer;
+            kmem_lock_release(&kb->kb_lock);
+            if (idle > 0)
+                flush_xfer(b, idle);
+        }
         if (KMEM_RELAXED_LOAD(kb->kb_empty) == 0)
             continue;
         kmem_lock_acquire(&kb->kb_lock);
@@ -290,9 +360,18 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
             bad += check_fail("bucket: free pieces disagree with the slabs", free, kb->kb_free);
         if (empty != kb->kb_empty)
             bad += check_fail("bucket: empty slab count", empty, kb->kb_empty);
-        if (kb->kb_free + cached[b] > kb->kb_slabs * c->kc_pieces)
+        for (uint32_t i = 0; i < kb->kb_xfer; i++) {
+            uintptr_t *w = kb->kb_xfer_pieces[i];
+            uint32_t page = kmem_page_index(w);
+            if (page == KMEM_NO_PAGE || w[1] != kmem_free_key(w) ||
+                !kmem_piece_locate(b, page, (uintptr_t)w).pp_exact) {
+                bad += check_fail("bucket: transfer cache holds a bad piece", b, i);
+                break;
+            }
+        }
+        if (kb->kb_free + kb->kb_xfer + cached[b] > kb->kb_slabs * c->kc_pieces)
             bad += check_fail("bucket: more free pieces than carved",
-                              kb->kb_free + cached[b], kb->kb_slabs * c->kc_pieces);
+                              kb->kb_free + kb->kb_xfer + cached[b], kb->kb_slabs * c->kc_pieces);
         kmem_lock_release(&kb->kb_lock);
     }
     return bad;

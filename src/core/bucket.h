@@ -2,6 +2,12 @@
  * bucket.h — buckets: the size classes, the slabs (runs of pages cut into
  * pieces of one size) that serve them, and each slab's free list.
  *
+ * In front of the slabs, each bucket keeps a transfer cache: an array of
+ * free pieces that thread caches hand in and take out whole batches of,
+ * without touching the slabs (so a piece freed by one thread reaches the
+ * thread that allocates next for a copy of pointers). Only when it is full
+ * or empty are pieces put back on, or taken off, their slabs.
+ *
  * A slab's free list lives in its pieces (the first word of a free piece
  * is the index of the next) and in its first page's descriptor (ku_nfree,
  * ku_freehead). Slabs with free pieces are chained through ku_word on the
@@ -10,7 +16,8 @@
  * joins at the front when a piece comes back to a full slab.
  *
  * Invariants, per bucket (under kb_lock):
- *   kb_slabs * kc_pieces == pieces handed out + pieces cached + kb_free
+ *   kb_slabs * kc_pieces == pieces handed out + pieces in thread caches
+ *                           + kb_xfer + kb_free
  *   kb_free == sum of ku_nfree over the slabs on the partial list
  *   kb_empty == slabs on the list with ku_nfree == kc_pieces
  *
@@ -29,6 +36,7 @@ struct kmem_class {
     uint32_t kc_pieces;  /* pieces per slab, at most KMEM_SLAB_MAXPIECES */
     uint32_t kc_highwat; /* most pieces a thread cache keeps */
     uint32_t kc_batch;   /* pieces moved per exchange with a thread cache */
+    uint32_t kc_xfer;    /* pieces the bucket's transfer cache holds at most */
 };
 
 struct kmem_bucket {
@@ -40,6 +48,9 @@ struct kmem_bucket {
     uint64_t kb_empty_low; /* [L] fewest empty slabs since the last reclaim
                               pass: that many stayed empty throughout */
     uint64_t kb_calls;    /* [A] allocations not counted by a thread cache */
+    uint32_t kb_xfer;     /* [L, A] pieces in the transfer cache */
+    uint32_t kb_xfer_low; /* [L] fewest there since the last reclaim pass */
+    void **kb_xfer_pieces; /* [I] the transfer cache, kc_xfer pieces */
 } __attribute__((aligned(64)));
 
 extern struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];

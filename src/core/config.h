@@ -49,6 +49,11 @@
 #define KMEM_BACKGROUND_TICK_MS     200u
 #define KMEM_BACKGROUND_START_BYTES ((uint64_t)32 << 20)
 
+/* A bucket's transfer cache holds at most this many pieces, about this
+ * many bytes of them, and at least two thread-cache batches. */
+#define KMEM_XFER_MAX_PIECES 512u
+#define KMEM_XFER_BYTES      (256u << 10)
+
 /* Empty slabs each bucket keeps through a background pass, ready for reuse
  * without carving. */
 #define KMEM_EMPTY_SLABS_KEPT 1u

@@ -15,7 +15,7 @@ static void fill_bucket(unsigned b, uint64_t cached, uint64_t requests,
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
     kmem_lock_acquire(&kb->kb_lock);
-    uint64_t slabs = kb->kb_slabs, free = kb->kb_free;
+    uint64_t slabs = kb->kb_slabs, free = kb->kb_free + kb->kb_xfer;
     kmem_lock_release(&kb->kb_lock);
     uint64_t carved = slabs * c->kc_pieces;
     out->size = c->kc_size;

@@ -110,6 +110,16 @@ void kmem_type_sample(struct kmem_type *type)
         sample_max(type, sum.alloc_bytes - sum.free_bytes);
 }
 
+void kmem_type_sample_soon(struct kmem_type *type)
+{
+    struct kmem_tcache *tc = kmem_tcache_self();
+    uint32_t now = (uint32_t)(kmem_os_now_ns() >> 20);
+    if (now != 0 && now == tc->tc_sampled)
+        return;
+    tc->tc_sampled = now;
+    kmem_type_sample(type);
+}
+
 static void wake_waiters(struct kmem_type *type)
 {
     if (LOAD(type->ks_waiters) == 0)
@@ -125,7 +135,7 @@ void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t reques
     ADD(type->ks_calls, 1);
     ADD(type->ks_alloc_bytes, rounded);
     ADD(type->ks_req_bytes, requested);
-    kmem_type_sample(type);
+    kmem_type_sample_soon(type);
 }
 
 void kmem_type_count_free(struct kmem_type *type, size_t rounded)
@@ -139,7 +149,7 @@ void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t n
 {
     if (new_rounded > old_rounded) {
         ADD(type->ks_alloc_bytes, new_rounded - old_rounded);
-        kmem_type_sample(type);
+        kmem_type_sample_soon(type);
     } else if (new_rounded < old_rounded) {
         ADD(type->ks_free_bytes, old_rounded - new_rounded);
         wake_waiters(type);

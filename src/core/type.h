@@ -56,9 +56,12 @@ int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
 /* Undo an admission whose memory could not be had. */
 void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc);
 
-/* Sample the type's high-water mark (memuse summed over every cache).
- * Called on thread-cache batch exchanges. */
+/* Sample the type's high-water mark (memuse summed over every cache). */
 void kmem_type_sample(struct kmem_type *type);
+
+/* The same, at most about once a millisecond per thread: summing every
+ * cache's counters costs more than the exchanges that call this. */
+void kmem_type_sample_soon(struct kmem_type *type);
 
 /* A thread cache is going away: fold all its counters into the types'
  * shared ones. Registry lock held. */
