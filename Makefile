@@ -1,6 +1,9 @@
 # Makefile — kmem. The two commands (README.md):
 #
-#   make bench   build, then measure kmem against the C library's malloc
+#   make bench   build, then run the workloads on kmem and on every peer
+#                allocator installed, and print the comparison (QUICK=1: under
+#                a minute; bench-deps installs the peers; bench-readme also
+#                puts the results into README.md)
 #   make test    build every variant and run every test (installs, with
 #                apt, what the real-program tests need when it is missing)
 #
@@ -9,10 +12,12 @@
 #   asan          tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan          the threaded tests under ThreadSanitizer
 #   freestanding  the core compiled -ffreestanding over the hook platform
-#   quarter       the tests again with four size classes per doubling
+#   pow2          the tests again with the 1988 power-of-two buckets
 
 PREFIX   ?= /usr/local
-GEOMETRY ?= pow2
+# Four size classes per doubling: chosen by make bench over the 1988 powers
+# of two (same speed, less memory; see README.md). GEOMETRY=pow2 builds those.
+GEOMETRY ?= quarter
 JOBS     ?= 2
 VERSION  := $(shell cat VERSION)
 BUILD    := $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEOMETRY)
@@ -22,7 +27,7 @@ REL      := build/release
 THREADED_TESTS := test_smoke test_threads test_limits test_prodcons
 
 .PHONY: all lib test test-release test-freestanding test-asan test-tsan test-install \
-        test-dropin test-quarter bench install uninstall clean
+        test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall clean
 
 all: lib
 
@@ -32,7 +37,7 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-release test-quarter test-freestanding test-install test-dropin test-asan test-tsan
+test: test-release test-pow2 test-freestanding test-install test-dropin test-bench test-asan test-tsan
 	@echo "make test: all passed"
 
 test-release:
@@ -45,10 +50,10 @@ test-dropin:
 	$(BUILD) O=$(REL) lib dropin
 	tests/dropin/run.sh $(REL)
 
-# The other bucket geometry (GEOMETRY=quarter): the same tests.
-test-quarter:
-	$(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) O=build/quarter GEOMETRY=quarter all
-	tests/run.sh build/quarter
+# The other bucket geometry (the 1988 powers of two): the same tests.
+test-pow2:
+	$(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) O=build/pow2 GEOMETRY=pow2 all
+	tests/run.sh build/pow2
 
 test-freestanding:
 	$(BUILD) O=build/freestanding FREESTANDING=1 all check-undefined
@@ -78,11 +83,32 @@ test-install:
 
 # ---- benchmarks ------------------------------------------------------------------
 
+# The fast path through the macros, the functions and glibc's malloc; then
+# every workload on every allocator (bench/run.py), with a table, a CSV
+# (build/bench/results.csv) and a chart (build/bench/results.png).
 bench:
 	$(BUILD) O=$(REL) lib benches
-	$(REL)/bench/fastpath $(BENCH_ARGS)
-	@if command -v valgrind >/dev/null; then bench/callgrind.sh $(REL)/bench/fastpath; \
-	 else echo "valgrind not installed: no instruction counts (apt-get install valgrind)"; fi
+	$(REL)/bench/fastpath $(if $(QUICK),--quick)
+	@if [ -z "$(QUICK)" ]; then \
+	    if command -v valgrind >/dev/null; then bench/callgrind.sh $(REL)/bench/fastpath; \
+	    else echo "valgrind not installed: no instruction counts (make bench-deps)"; fi; fi
+	bench/run.py --build $(REL) $(if $(QUICK),--quick) $(BENCH_ARGS)
+
+# The peers, and what the workloads and the chart need (Debian packages).
+bench-deps:
+	apt-get update
+	apt-get install -y --no-install-recommends libjemalloc-dev libgoogle-perftools-dev \
+	    libmimalloc-dev python3.11 sqlite3 valgrind gnuplot-nox
+
+# A full run, then its tables into README.md (between the bench markers).
+bench-readme: bench
+	bench/update_readme.py
+
+# Every workload once, quickly, on kmem and glibc: they run and check
+# their own results (timings are not judged).
+test-bench:
+	$(BUILD) O=$(REL) lib benches
+	bench/run.py --check --build $(REL)
 
 # ---- installing ------------------------------------------------------------------
 

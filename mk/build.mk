@@ -3,14 +3,15 @@
 # variant (release, sanitizers, geometry, freestanding).
 #
 #   O         output folder                     (build/release)
-#   GEOMETRY  pow2 (the 1988 buckets) | quarter (build/…)
+#   GEOMETRY  quarter (four classes per doubling, the default) | pow2 (the
+#             1988 power-of-two buckets)
 #   SAN       "" | address | thread            sanitizer for the tests
 #   CACHE     1 | 0                             per-thread caches
 #   FREESTANDING  1: the core over the freestanding platform, compiled with
 #             -ffreestanding, as libkmem-freestanding.a, with its own tests
 
 O        ?= build/release
-GEOMETRY ?= pow2
+GEOMETRY ?= quarter
 SAN      ?=
 CACHE    ?= 1
 CC       ?= cc

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int test_failures;
 
@@ -149,6 +150,20 @@ static inline size_t pattern_check_prefix(const void *p, size_t limit, size_t n,
 static inline size_t pattern_check(const void *p, size_t n, uint64_t tag)
 {
     return pattern_check_prefix(p, n, n, tag);
+}
+
+/* Resident memory of this process in KiB, from /proc/self/statm (Linux);
+ * 0 if it cannot be read. */
+__attribute__((unused)) static long test_resident_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, rss = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 #endif /* KMEM_TEST_HARNESS_H */

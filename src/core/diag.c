@@ -1,5 +1,7 @@
 /*
- * diag.c — see diag.h.
+ * diag.c — see diag.h. Each message is built in a small buffer on the
+ * stack (no allocation: the heap may be what is wrong) and written in one
+ * piece.
  */
 #include "diag.h"
 
@@ -7,94 +9,98 @@
 #include "../util/text.h"
 #include "kmem.h"
 
+struct diag {
+    struct kmem_text d_text;
+    char d_buf[256];
+};
+
 static void diag_sink(void *arg, const char *text, size_t len)
 {
     (void)arg;
     kmem_os_write_error(text, len);
 }
 
-static void diag_type(struct kmem_text *t, const struct kmem_type *type)
+static struct kmem_text *diag_start(struct diag *d, const char *prefix)
 {
-    if (type == NULL)
-        return;
-    kmem_text_str(t, ", type \"");
-    kmem_text_str(t, type->ks_shortdesc != NULL ? type->ks_shortdesc : "?");
-    kmem_text_char(t, '"');
+    kmem_text_init(&d->d_text, d->d_buf, sizeof d->d_buf, diag_sink, NULL);
+    kmem_text_str(&d->d_text, prefix);
+    return &d->d_text;
 }
 
-static _Noreturn void diag_finish(struct kmem_text *t, const char *why)
+static void diag_end(struct diag *d)
 {
+    kmem_text_char(&d->d_text, '\n');
+    kmem_text_flush(&d->d_text);
+}
+
+/* "<who>(<argument>, type "<name>"): <why>", then abort. */
+static _Noreturn void diag_call_end(struct diag *d, const struct kmem_type *type,
+                                    const char *why)
+{
+    struct kmem_text *t = &d->d_text;
+    if (type != NULL) {
+        kmem_text_str(t, ", type \"");
+        kmem_text_str(t, type->ks_shortdesc != NULL ? type->ks_shortdesc : "?");
+        kmem_text_char(t, '"');
+    }
     kmem_text_str(t, "): ");
     kmem_text_str(t, why);
-    kmem_text_char(t, '\n');
-    kmem_text_flush(t);
+    diag_end(d);
     kmem_os_abort();
+}
+
+static struct kmem_text *diag_call_start(struct diag *d, const char *who)
+{
+    struct kmem_text *t = diag_start(d, "kmem: ");
+    kmem_text_str(t, who);
+    kmem_text_char(t, '(');
+    return t;
 }
 
 void kmem_bad_pointer(const char *who, const void *ptr,
                       const struct kmem_type *type, const char *why)
 {
-    char buf[256];
-    struct kmem_text t;
-    kmem_text_init(&t, buf, sizeof buf, diag_sink, NULL);
-    kmem_text_str(&t, "kmem: ");
-    kmem_text_str(&t, who);
-    kmem_text_char(&t, '(');
-    kmem_text_hex(&t, (uintptr_t)ptr);
-    diag_type(&t, type);
-    diag_finish(&t, why);
+    struct diag d;
+    kmem_text_hex(diag_call_start(&d, who), (uintptr_t)ptr);
+    diag_call_end(&d, type, why);
 }
 
 void kmem_bad_request(const char *who, size_t size,
                       const struct kmem_type *type, const char *why)
 {
-    char buf[256];
-    struct kmem_text t;
-    kmem_text_init(&t, buf, sizeof buf, diag_sink, NULL);
-    kmem_text_str(&t, "kmem: ");
-    kmem_text_str(&t, who);
-    kmem_text_char(&t, '(');
-    kmem_text_u64(&t, size, 0);
-    kmem_text_str(&t, " bytes");
-    diag_type(&t, type);
-    diag_finish(&t, why);
+    struct diag d;
+    struct kmem_text *t = diag_call_start(&d, who);
+    kmem_text_u64(t, size, 0);
+    kmem_text_str(t, " bytes");
+    diag_call_end(&d, type, why);
 }
 
 void kmem_panic(const char *what)
 {
-    char buf[256];
-    struct kmem_text t;
-    kmem_text_init(&t, buf, sizeof buf, diag_sink, NULL);
-    kmem_text_str(&t, "kmem: internal error: ");
-    kmem_text_str(&t, what);
-    kmem_text_char(&t, '\n');
-    kmem_text_flush(&t);
+    struct diag d;
+    kmem_text_str(diag_start(&d, "kmem: internal error: "), what);
+    diag_end(&d);
     kmem_os_abort();
 }
 
 void kmem_warn(const char *a, const char *b)
 {
-    char buf[256];
-    struct kmem_text t;
-    kmem_text_init(&t, buf, sizeof buf, diag_sink, NULL);
-    kmem_text_str(&t, "kmem: ");
-    kmem_text_str(&t, a);
-    kmem_text_str(&t, b);
-    kmem_text_char(&t, '\n');
-    kmem_text_flush(&t);
+    struct diag d;
+    struct kmem_text *t = diag_start(&d, "kmem: ");
+    kmem_text_str(t, a);
+    kmem_text_str(t, b);
+    diag_end(&d);
 }
 
 void kmem_complain(const char *what, unsigned long long a, unsigned long long b)
 {
-    char buf[256];
-    struct kmem_text t;
-    kmem_text_init(&t, buf, sizeof buf, diag_sink, NULL);
-    kmem_text_str(&t, "kmem_check: ");
-    kmem_text_str(&t, what);
-    kmem_text_str(&t, " (");
-    kmem_text_u64(&t, a, 0);
-    kmem_text_str(&t, ", ");
-    kmem_text_u64(&t, b, 0);
-    kmem_text_str(&t, ")\n");
-    kmem_text_flush(&t);
+    struct diag d;
+    struct kmem_text *t = diag_start(&d, "kmem_check: ");
+    kmem_text_str(t, what);
+    kmem_text_str(t, " (");
+    kmem_text_u64(t, a, 0);
+    kmem_text_str(t, ", ");
+    kmem_text_u64(t, b, 0);
+    kmem_text_char(t, ')');
+    diag_end(&d);
 }

@@ -17,18 +17,6 @@
 enum { KEEP = 4 };
 static void *kept[5000 * KEEP + 1];
 
-static long resident_kib(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, rss = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%ld %ld", &size, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static void *worker(void *arg)
 {
     long id = (long)(intptr_t)arg;
@@ -53,7 +41,7 @@ int main(int argc, char **argv)
     pthread_t t;
     pthread_create(&t, NULL, worker, (void *)0);
     pthread_join(t, NULL);
-    long before = resident_kib();
+    long before = test_resident_kib();
     for (long i = 1; i < n; i += 4) {
         pthread_t batch[4];
         int m = 0;
@@ -62,7 +50,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < m; k++)
             pthread_join(batch[k], NULL);
     }
-    long after = resident_kib();
+    long after = test_resident_kib();
     for (long i = 0; i < n * KEEP; i++)
         free(kept[i]);
     long grew = after - before;

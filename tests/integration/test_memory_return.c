@@ -26,18 +26,6 @@ KMEM_TYPE_DEFINE(M_BURST, "burst", "memory-return test");
 #define MEASURE_RSS 1
 #endif
 
-static long resident_kib(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, rss = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%ld %ld", &size, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -60,7 +48,7 @@ static long burst(uint64_t seed, size_t total)
         ptrs[n++] = p;
         bytes += size;
     }
-    long peak = resident_kib();
+    long peak = test_resident_kib();
     for (size_t i = 0; i < n; i++)
         kmem_free(ptrs[i], M_BURST);
     kmem_free(ptrs, M_BURST);
@@ -75,7 +63,7 @@ static int run_case(int trim, uint64_t seed)
     double waited = 0;
     if (trim) {
         size_t given = kmem_trim();
-        after = resident_kib();
+        after = test_resident_kib();
         printf("after kmem_trim (gave back %zu MiB): resident %ld KiB of a %ld KiB peak (%.1f%%)\n",
                given >> 20, after, peak, 100.0 * after / peak);
         if (MEASURE_RSS)
@@ -84,7 +72,7 @@ static int run_case(int trim, uint64_t seed)
         double start = now();
         do {
             usleep(50000);
-            after = resident_kib();
+            after = test_resident_kib();
             waited = now() - start;
         } while (after * 4 >= peak && waited < 2.0);
         printf("no calls: resident %ld KiB of a %ld KiB peak (%.1f%%) after %.2f s\n", after, peak,

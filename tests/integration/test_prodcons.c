@@ -27,18 +27,6 @@ static size_t ring_size[RING];
 static uint64_t head, tail; /* head: next to write; tail: next to read */
 static long total;
 
-static long resident_kib(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, rss = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%ld %ld", &size, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 static void *producer(void *arg)
 {
     struct rng r = rng_make((uint64_t)(uintptr_t)arg);
@@ -78,15 +66,15 @@ int main(void)
         kmem_free(p, M_MSG);
         __atomic_store_n(&tail, tail + 1, __ATOMIC_RELEASE);
         if (i == total / 10)
-            warm = resident_kib();
+            warm = test_resident_kib();
         if (i > total / 10 && i % 65536 == 0) {
-            long now = resident_kib();
+            long now = test_resident_kib();
             if (now > peak)
                 peak = now;
         }
     }
     pthread_join(t, NULL);
-    long end = resident_kib();
+    long end = test_resident_kib();
     if (end > peak)
         peak = end;
     printf("%ld objects: resident %ld KiB after warm-up, at most %ld KiB after (+%ld KiB)\n",
