@@ -59,6 +59,7 @@ on_kmem "stress: 8 threads, 10M operations, cross-thread frees" "$bin/stress" 8 
 on_kmem "fork while threads getline() and fflush(NULL)" "$bin/fork_stdio"
 on_kmem "fork from a signal handler interrupting malloc" "$bin/fork_signal"
 on_kmem "5000 short-lived threads, resident memory after" "$bin/thread_churn"
+on_kmem "malloc/free in thread-exit destructors after kmem's" "$bin/exit_destructors"
 on_kmem "1.5 GiB block, over 4 GiB in total" "$bin/big"
 on_kmem "dlopen'ed zlib allocates; whole usable sizes" "$bin/dlopen_alloc"
 on_kmem "bad frees abort with one line" "$bin/bad_free"
