@@ -568,14 +568,6 @@ void kmem_arena_free_slabs(const uint32_t *first, uint32_t count, uint32_t npage
     kmem_lock_release(&A.ka_lock);
 }
 
-void kmem_arena_free(uint32_t page, uint32_t npages)
-{
-    kmem_lock_acquire(&A.ka_lock);
-    kmem_arena_free_locked(page, npages);
-    kmem_lock_release(&A.ka_lock);
-    kmem_reclaim_poke();
-}
-
 uint32_t kmem_arena_free_block(uint32_t page)
 {
     kmem_lock_acquire(&A.ka_lock);

@@ -121,8 +121,8 @@ void kmem_arena_set_cap(uint64_t bytes);
  * page of a live large block. */
 uint32_t kmem_arena_free_block(uint32_t page);
 
-/* Give pages [page, page+npages) back; they become a dirty free run. */
-void kmem_arena_free(uint32_t page, uint32_t npages);
+/* Give pages [page, page+npages) back; they become a dirty free run.
+ * Arena lock held. */
 void kmem_arena_free_locked(uint32_t page, uint32_t npages);
 
 /* Give back `count` slabs of npages pages each, starting at first[i]. With

@@ -22,7 +22,6 @@ static KMEM_TYPE_DEFINE(M_KMEM, "kmem", "kmem's own thread caches");
 
 static kmem_lock registry_lock = KMEM_LOCK_INIT;
 static struct kmem_tcache *registry;                    /* [R] live caches */
-static uint64_t registry_count;                         /* [R, A] */
 static uint64_t retired_requests[KMEM_NBUCKETS + 1];    /* [R] from exited threads */
 
 /* The counters of a bin for a slot. */
@@ -38,7 +37,6 @@ static void registry_link(struct kmem_tcache *tc)
     if (registry != NULL)
         registry->tc_prev = tc;
     registry = tc;
-    KMEM_RELAXED_STORE(registry_count, registry_count + 1);
 }
 
 static void registry_unlink(struct kmem_tcache *tc)
@@ -49,7 +47,6 @@ static void registry_unlink(struct kmem_tcache *tc)
         registry = tc->tc_next;
     if (tc->tc_next != NULL)
         tc->tc_next->tc_prev = tc->tc_prev;
-    KMEM_RELAXED_STORE(registry_count, registry_count - 1);
 }
 
 /* Give every cached piece back and make the bins refuse. */
@@ -211,11 +208,6 @@ void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
                 requests[b] += KMEM_RELAXED_LOAD(count_of(tc, b, slot)->tn_allocs);
         }
     kmem_lock_release(&registry_lock);
-}
-
-uint64_t kmem_tcache_count(void)
-{
-    return KMEM_RELAXED_LOAD(registry_count);
 }
 
 void kmem_tcache_fork(enum kmem_fork_phase phase)

@@ -86,9 +86,6 @@ void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum);
 void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
                           uint64_t requests[KMEM_NBUCKETS + 1]);
 
-/* Number of live thread caches. */
-uint64_t kmem_tcache_count(void);
-
 /* Around fork(): the registry lock; in the child, the caches of threads
  * that did not survive the fork go back to the buckets. */
 void kmem_tcache_fork(enum kmem_fork_phase phase);

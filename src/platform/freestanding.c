@@ -73,10 +73,6 @@ void kmem_os_wake(uint32_t *word, bool all)
         hooks.wake(word, all);
 }
 
-void kmem_os_yield(void)
-{
-}
-
 bool kmem_os_start_thread(void (*fn)(void *), void *arg)
 {
     (void)fn;

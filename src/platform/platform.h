@@ -53,9 +53,6 @@ void kmem_os_wait(uint32_t *word, uint32_t expected);
 /* Wake one (all = false) or every (all = true) waiter on word. */
 void kmem_os_wake(uint32_t *word, bool all);
 
-/* Let another thread run (used while spinning). */
-void kmem_os_yield(void);
-
 /* ---- threads ---------------------------------------------------------- */
 
 /* A nonzero id of the calling thread, unique among the live threads of

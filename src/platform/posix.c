@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -90,11 +89,6 @@ void kmem_os_wake(uint32_t *word, bool all)
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, all ? 0x7fffffff : 1, NULL,
             NULL, 0);
     errno = saved;
-}
-
-void kmem_os_yield(void)
-{
-    sched_yield();
 }
 
 struct thread_start {
