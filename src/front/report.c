@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,17 +46,22 @@ void kmem_report_write(int fd, int flags)
 static void report_at_exit(void)
 {
     static int reported; /* exit() runs the destructor; _exit() may follow */
-    if (__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
-        return;
     int saved = errno;
+    /* Only the process asked about reports; checked before touching
+     * anything, because a vfork() child shares this memory with its
+     * parent. */
     const char *pid = getenv("KMEM_STATS_PID");
     if (pid != NULL && *pid != '\0' && strtol(pid, NULL, 10) != (long)getpid())
         return;
     const char *tables = getenv("KMEM_STATS");
-    if (tables != NULL && *tables != '\0' && *tables != '0')
-        kmem_report_write(2, 0);
     const char *json = getenv("KMEM_STATS_JSON");
-    if (json != NULL && *json != '\0') {
+    bool want_tables = tables != NULL && *tables != '\0' && *tables != '0';
+    bool want_json = json != NULL && *json != '\0';
+    if ((!want_tables && !want_json) || __atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
+        return;
+    if (want_tables)
+        kmem_report_write(2, 0);
+    if (want_json) {
         int fd = open(json, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd >= 0) {
             kmem_report_write(fd, KMEM_STATS_JSON);

@@ -39,8 +39,11 @@ static uint64_t hook_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static size_t decommitted;
+
 static void hook_decommit(void *addr, size_t len)
 {
+    decommitted += len;
     madvise(addr, len, MADV_DONTNEED);
 }
 
@@ -145,6 +148,22 @@ int main(void)
     void *again = kmem_malloc(40 << 20, M_FS, KM_NOWAIT);
     CHECK(again != NULL, "40 MiB after freeing everything");
     kmem_free(again, M_FS);
+    CHECK_EQ(kmem_check(), 0);
+
+    /* Without a background thread the host gives idle pages back: by
+     * kmem_maintain() now and then (free pages unused for the decay time
+     * go through the decommit hook), or all at once by kmem_trim(). */
+    kmem_set_decay_ms(1);
+    usleep(5000);
+    size_t before = decommitted;
+    kmem_maintain();
+    CHECK(decommitted > before, "kmem_maintain gave nothing back through the hook");
+    size_t given = kmem_trim();
+    struct kmem_arena_stats after;
+    kmem_arena_stats(&after);
+    CHECK(after.dirty_free == 0, "%" PRIu64 " bytes of free pages still resident after trim",
+          after.dirty_free);
+    CHECK(given <= decommitted, "trim reports %zu bytes, the hook saw %zu", given, decommitted);
     CHECK_EQ(kmem_check(), 0);
     return test_finish("freestanding");
 }
