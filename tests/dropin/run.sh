@@ -24,14 +24,15 @@ bad() {
     [ -f "$2" ] && tail -n 30 "$2" | sed 's/^/        /'
 }
 
-# A program on kmem, with a time limit; its output in $work/NAME.log.
+# A program on kmem, with a time limit; its output in $work/PROGRAM.log.
 on_kmem() {
     name=$1
     shift
-    if timeout "$limit" env LD_PRELOAD="$lib" "$@" >"$work/$name.log" 2>&1; then
+    log="$work/$(basename "$1").log"
+    if timeout "$limit" env LD_PRELOAD="$lib" "$@" >"$log" 2>&1; then
         ok "$name"
     else
-        bad "$name (exit $?)" "$work/$name.log"
+        bad "$name (exit $?)" "$log"
     fi
 }
 
