@@ -350,15 +350,7 @@ size_t kmem_reclaim_all(void)
 {
     if (kmem_max_request() == 0)
         return 0;
-    struct kmem_arena_stats before, after;
-    kmem_lock_acquire(&kmem_arena.ka_lock);
-    kmem_arena_stats_locked(&before);
-    kmem_lock_release(&kmem_arena.ka_lock);
     kmem_tcache_flush_self();
     kmem_buckets_reclaim(); /* their pages become dirty runs, purged next */
-    kmem_arena_purge_all();
-    kmem_lock_acquire(&kmem_arena.ka_lock);
-    kmem_arena_stats_locked(&after);
-    kmem_lock_release(&kmem_arena.ka_lock);
-    return (size_t)(after.decommit_bytes - before.decommit_bytes);
+    return (size_t)(kmem_arena_purge_all() << KMEM_PAGE_SHIFT);
 }

@@ -240,9 +240,6 @@ bool kmem_arena_init(void *base, size_t size)
     A.ka_npages = (uint32_t)npages;
     A.ka_commit_pages = (struct kmem_commit){ b + meta, 0,
                                               (size_t)npages * KMEM_PAGE_SIZE };
-    A.ka_commit_table = (struct kmem_commit){ b, runs_offset, runs_offset };
-    A.ka_commit_runs = (struct kmem_commit){ b + runs_offset, meta - runs_offset,
-                                             meta - runs_offset };
     A.ka_commit_calls = 1;
     A.ka_zeroes = kmem_os_decommit_zeroes();
 
@@ -270,17 +267,9 @@ static void mark(uint32_t page, uint32_t npages, struct kmem_page head,
         d[i] = (struct kmem_page){ tail_kind, 0, 0, i };
 }
 
-/* The free run whose first page is `page`, or 0. */
-static uint32_t run_starting_at(uint32_t page)
-{
-    if (page >= A.ka_npages)
-        return 0;
-    struct kmem_page *d = &A.ka_pages[page];
-    return d->ku_kind == KMEM_KIND_FREE ? d->ku_word : 0;
-}
-
-/* The free run whose last page is `page` (page may be -1), or 0. */
-static uint32_t run_ending_at(uint32_t page)
+/* The free run whose first or last page is `page` (which may be -1 or
+ * past the end), or 0: only those pages of a free run name its record. */
+static uint32_t run_at_edge(uint32_t page)
 {
     if (page >= A.ka_npages)
         return 0;
@@ -298,7 +287,7 @@ static uint32_t insert_free(uint32_t page, uint32_t npages, unsigned state, uint
     __builtin_memset(&A.ka_pages[page], 0, (size_t)npages * sizeof(struct kmem_page));
     uint32_t start = page, len = npages, id = 0;
 
-    uint32_t left = run_ending_at(page - 1);
+    uint32_t left = run_at_edge(page - 1);
     if (left != 0 && run(left)->rn_state == state) {
         run_unlink(left);
         start = run(left)->rn_page;
@@ -306,7 +295,7 @@ static uint32_t insert_free(uint32_t page, uint32_t npages, unsigned state, uint
         A.ka_pages[page - 1].ku_word = 0;
         id = left;
     }
-    uint32_t right = run_starting_at(page + npages);
+    uint32_t right = run_at_edge(page + npages);
     if (right != 0 && run(right)->rn_state == state) {
         run_unlink(right);
         len += run(right)->rn_npages;
@@ -586,7 +575,7 @@ bool kmem_arena_grow(uint32_t page, uint32_t old_npages, uint32_t new_npages,
     uint32_t more = new_npages - old_npages;
     kmem_lock_acquire(&A.ka_lock);
     bool capped = over_cap(more); /* may purge, which renumbers runs */
-    uint32_t id = run_starting_at(page + old_npages);
+    uint32_t id = run_at_edge(page + old_npages);
     if (capped || id == 0 || run(id)->rn_npages < more ||
         !commit_upto(&A.ka_commit_pages, ((size_t)page + new_npages) << KMEM_PAGE_SHIFT)) {
         kmem_lock_release(&A.ka_lock);
@@ -632,8 +621,9 @@ void kmem_arena_fork(enum kmem_fork_phase phase)
 
 /* ---- statistics and checking ---------------------------------------------- */
 
-void kmem_arena_stats_locked(struct kmem_arena_stats *out)
+void kmem_arena_read_stats(struct kmem_arena_stats *out)
 {
+    kmem_lock_acquire(&A.ka_lock);
     uint64_t untouched = (uint64_t)A.ka_npages - A.ka_high;
     out->reserved = (uint64_t)A.ka_npages << KMEM_PAGE_SHIFT;
     out->page_size = KMEM_PAGE_SIZE;
@@ -651,6 +641,7 @@ void kmem_arena_stats_locked(struct kmem_arena_stats *out)
     out->decommit_bytes = A.ka_decommit_bytes;
     out->commit_calls = A.ka_commit_calls;
     out->required = out->slab_bytes + out->large_inuse + out->dirty_free;
+    kmem_lock_release(&A.ka_lock);
 }
 
 static int check_fail(const char *what, uint64_t a, uint64_t b)

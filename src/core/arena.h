@@ -54,8 +54,6 @@ struct kmem_arena {
     struct kmem_page *ka_pages; /* [I] descriptor table */
     struct kmem_run *ka_runs;   /* [I] run records, [0] unused */
     struct kmem_commit ka_commit_pages; /* [L] data pages */
-    struct kmem_commit ka_commit_table; /* [L] descriptors */
-    struct kmem_commit ka_commit_runs;  /* [L] run records */
     uint32_t ka_runs_used;      /* [L] records ever taken */
     uint32_t ka_run_unused;     /* [L] first unused record */
     uint32_t ka_high;           /* [L] pages below this have been used */
@@ -152,7 +150,8 @@ uint64_t kmem_arena_dirty_pages(void);
 /* Around fork(): take, release, or (in the child) reset the arena lock. */
 void kmem_arena_fork(enum kmem_fork_phase phase);
 
-void kmem_arena_stats_locked(struct kmem_arena_stats *out);
+/* The arena's share of kmem_arena_stats (takes the arena lock). */
+void kmem_arena_read_stats(struct kmem_arena_stats *out);
 /* Check descriptors, run records and bins against each other. Returns the
  * number of failures. Caller holds no lock; takes the arena lock. */
 int kmem_arena_check(void);

@@ -267,17 +267,14 @@ static uint64_t release_empty(unsigned b, uint64_t count, bool idle)
     return released;
 }
 
-uint64_t kmem_buckets_reclaim(void)
+void kmem_buckets_reclaim(void)
 {
-    uint64_t bytes = 0;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         if (KMEM_RELAXED_LOAD(kmem_buckets[b].kb_xfer) > 0)
             flush_xfer(b, UINT32_MAX);
         if (KMEM_RELAXED_LOAD(kmem_buckets[b].kb_empty) > 0)
-            bytes += release_empty(b, UINT64_MAX, false) * kmem_classes[b].kc_pages
-                     << KMEM_PAGE_SHIFT;
+            release_empty(b, UINT64_MAX, false);
     }
-    return bytes;
 }
 
 void kmem_buckets_release_idle(void)

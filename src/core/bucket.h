@@ -74,8 +74,9 @@ uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out);
 /* Return n pieces of bucket b, each carrying the free key. */
 void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n);
 
-/* Release every slab whose pieces are all free. Returns the bytes. */
-uint64_t kmem_buckets_reclaim(void);
+/* Release every slab whose pieces are all free (after emptying the
+ * transfer caches onto their slabs). */
+void kmem_buckets_reclaim(void);
 
 /* Release the slabs that stayed empty since the last call (keeping
  * KMEM_EMPTY_SLABS_KEPT per bucket): the background reclaimer's pass. */

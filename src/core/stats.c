@@ -47,9 +47,7 @@ void kmem_collect_arena(struct kmem_arena_stats *out)
         fill_bucket(b, cached[b], requests[b], &bs);
         small += bs.inuse * bs.size;
     }
-    kmem_lock_acquire(&kmem_arena.ka_lock);
-    kmem_arena_stats_locked(out);
-    kmem_lock_release(&kmem_arena.ka_lock);
+    kmem_arena_read_stats(out);
     out->small_inuse = small;
     uint64_t memuse;
     kmem_types_totals(&memuse, &out->requested_calls, &out->rounded_calls);
