@@ -165,17 +165,22 @@ static uint32_t take_from_slabs(unsigned b, uint32_t n, void **out)
     return got;
 }
 
-uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out)
+uint32_t kmem_bucket_take_locked(unsigned b, uint32_t n, void **out)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
-    kmem_lock_acquire(&kb->kb_lock);
     /* The most recently handed-in pieces first: they are the warmest. */
     uint32_t from_xfer = kb->kb_xfer < n ? kb->kb_xfer : n;
     uint32_t left = kb->kb_xfer - from_xfer;
     __builtin_memcpy(out, kb->kb_xfer_pieces + left, from_xfer * sizeof(void *));
     xfer_set(kb, left);
-    uint32_t got = from_xfer + take_from_slabs(b, n - from_xfer, out + from_xfer);
-    kmem_lock_release(&kb->kb_lock);
+    return from_xfer + take_from_slabs(b, n - from_xfer, out + from_xfer);
+}
+
+uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out)
+{
+    kmem_bucket_lock(b);
+    uint32_t got = kmem_bucket_take_locked(b, n, out);
+    kmem_bucket_unlock(b);
     return got;
 }
 
@@ -201,18 +206,24 @@ static void give_to_slabs(unsigned b, void *const *pieces, uint32_t n)
     kb->kb_free += n;
 }
 
-void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
+uint32_t kmem_bucket_give_locked(unsigned b, void *const *pieces, uint32_t n)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
-    kmem_lock_acquire(&kb->kb_lock);
     uint32_t room = kmem_classes[b].kc_xfer - kb->kb_xfer;
     uint32_t to_xfer = room < n ? room : n;
     __builtin_memcpy(kb->kb_xfer_pieces + kb->kb_xfer, pieces, to_xfer * sizeof(void *));
     xfer_set(kb, kb->kb_xfer + to_xfer);
     if (to_xfer < n)
         give_to_slabs(b, pieces + to_xfer, n - to_xfer);
-    kmem_lock_release(&kb->kb_lock);
-    if (to_xfer < n)
+    return n - to_xfer;
+}
+
+void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
+{
+    kmem_bucket_lock(b);
+    uint32_t to_slabs = kmem_bucket_give_locked(b, pieces, n);
+    kmem_bucket_unlock(b);
+    if (to_slabs != 0)
         kmem_reclaim_poke();
 }
 

@@ -64,15 +64,32 @@ static inline uintptr_t kmem_free_key(const void *piece)
 /* Fill kmem_classes (and the fast path's tables). */
 void kmem_buckets_init(void);
 
+/* The bucket's lock, for a caller that must change its own state in the
+ * same step as the bucket's (a thread cache's stack pointer: fork() must
+ * never see a batch both in the bucket and in the cache). */
+static inline void kmem_bucket_lock(unsigned b)
+{
+    kmem_lock_acquire(&kmem_buckets[b].kb_lock);
+}
+static inline void kmem_bucket_unlock(unsigned b)
+{
+    kmem_lock_release(&kmem_buckets[b].kb_lock);
+}
+
 /*
  * Take up to n pieces of bucket b into out[], carving a new slab if none
  * is free; each still carries the free key. Returns how many were taken;
- * 0 when the arena is exhausted.
+ * 0 when the arena is exhausted. _locked: the caller holds the bucket lock.
  */
 uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out);
+uint32_t kmem_bucket_take_locked(unsigned b, uint32_t n, void **out);
 
-/* Return n pieces of bucket b, each carrying the free key. */
+/* Return n pieces of bucket b, each carrying the free key. _locked: the
+ * caller holds the bucket lock; returns how many went back onto their
+ * slabs (past the transfer cache), after which the caller pokes the
+ * reclaimer once the lock is dropped. */
 void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n);
+uint32_t kmem_bucket_give_locked(unsigned b, void *const *pieces, uint32_t n);
 
 /* Release every slab whose pieces are all free (after emptying the
  * transfer caches onto their slabs). */

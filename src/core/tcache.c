@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "bucket.h"
 #include "lock.h"
+#include "reclaim.h"
 #include "type.h"
 
 #if KMEM_THREAD_CACHE
@@ -23,6 +24,7 @@ static KMEM_TYPE_DEFINE(M_KMEM, "kmem", "kmem's own thread caches");
 static kmem_lock registry_lock = KMEM_LOCK_INIT;
 static struct kmem_tcache *registry;                    /* [R] live caches */
 static uint64_t retired_requests[KMEM_NBUCKETS + 1];    /* [R] from exited threads */
+static uint32_t lost_at_fork; /* caches of threads that did not survive a fork */
 
 /* The counters of a bin for a slot. */
 static struct kmem_tcount *count_of(struct kmem_tcache *tc, unsigned b, unsigned slot)
@@ -49,13 +51,28 @@ static void registry_unlink(struct kmem_tcache *tc)
         tc->tc_next->tc_prev = tc->tc_prev;
 }
 
-/* Give every cached piece back and make the bins refuse. */
-static void empty_bins(struct kmem_tcache *tc)
+/* Give every cached piece back and make the bins refuse. Each bin is
+ * emptied under its bucket's lock, so that a fork() sees its pieces either
+ * in the cache or in the bucket, never in both. */
+static void empty_bins(struct kmem_tcache *tc, bool restamp)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        if (bin->tb_sp != bin->tb_low)
-            kmem_bucket_give(b, bin->tb_low, (uint32_t)(bin->tb_sp - bin->tb_low));
+        if (bin->tb_sp != bin->tb_low) {
+            uint32_t n = (uint32_t)(bin->tb_sp - bin->tb_low);
+            /* In a fork child, the cache of a thread that did not survive
+             * may have been stopped in a push between storing the piece
+             * and writing its free key. */
+            if (restamp)
+                for (uint32_t i = 0; i < n; i++)
+                    ((uintptr_t *)bin->tb_low[i])[1] = kmem_free_key(bin->tb_low[i]);
+            kmem_bucket_lock(b);
+            uint32_t to_slabs = kmem_bucket_give_locked(b, bin->tb_low, n);
+            KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low);
+            kmem_bucket_unlock(b);
+            if (to_slabs != 0)
+                kmem_reclaim_poke();
+        }
         KMEM_RELAXED_STORE(bin->tb_sp, NULL);
         bin->tb_low = NULL;
         bin->tb_limit = NULL;
@@ -80,7 +97,7 @@ static void tcache_exit(void *arg)
     if (tc->tc_state != KMEM_TC_ACTIVE)
         return;
     tc->tc_state = KMEM_TC_SETUP; /* from here on, requests go around it */
-    empty_bins(tc);
+    empty_bins(tc, false);
     kmem_lock_acquire(&registry_lock);
     retire_locked(tc);
     kmem_lock_release(&registry_lock);
@@ -125,11 +142,17 @@ struct kmem_tcache *kmem_tcache_get(void)
     return tc;
 }
 
+/* Refill and drain change the bin's stack pointer under the bucket's
+ * lock, in the same step as the bucket: fork() takes every bucket lock, so
+ * a child never finds a batch both in the bucket and in a cache (which
+ * would hand it out twice), nor in neither. */
 bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b)
 {
     struct kmem_tbin *bin = &tc->tc_bins[b];
-    uint32_t n = kmem_bucket_take(b, kmem_classes[b].kc_batch, bin->tb_low);
+    kmem_bucket_lock(b);
+    uint32_t n = kmem_bucket_take_locked(b, kmem_classes[b].kc_batch, bin->tb_low);
     KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + n);
+    kmem_bucket_unlock(b);
     bin->tb_limit = bin->tb_low; /* the next free samples (see kmem_fastpath.h) */
     return n != 0;
 }
@@ -143,9 +166,13 @@ void kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep)
     /* The oldest pieces (at the bottom) go; the most recently freed, warm
      * ones stay. */
     uint32_t give = count - keep;
-    kmem_bucket_give(b, bin->tb_low, give);
+    kmem_bucket_lock(b);
+    uint32_t to_slabs = kmem_bucket_give_locked(b, bin->tb_low, give);
     __builtin_memmove(bin->tb_low, bin->tb_low + give, keep * sizeof(void *));
     KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + keep);
+    kmem_bucket_unlock(b);
+    if (to_slabs != 0)
+        kmem_reclaim_poke();
 }
 
 void kmem_tcache_flush_self(void)
@@ -210,6 +237,11 @@ void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
     kmem_lock_release(&registry_lock);
 }
 
+uint32_t kmem_tcache_lost_at_fork(void)
+{
+    return lost_at_fork;
+}
+
 void kmem_tcache_fork(enum kmem_fork_phase phase)
 {
     kmem_lock_fork(&registry_lock, phase);
@@ -224,7 +256,8 @@ void kmem_tcache_fork(enum kmem_fork_phase phase)
     while (tc != NULL) {
         struct kmem_tcache *next = tc->tc_next;
         if (tc != self) {
-            empty_bins(tc);
+            lost_at_fork++;
+            empty_bins(tc, true);
             retire_locked(tc);
             kmem_dealloc(tc->tc_block, M_KMEM, "kmem fork");
         }

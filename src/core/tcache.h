@@ -90,4 +90,10 @@ void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
  * that did not survive the fork go back to the buckets. */
 void kmem_tcache_fork(enum kmem_fork_phase phase);
 
+/* Threads whose caches a fork child inherited without the threads. Each
+ * may have been in the middle of an operation that no lock covers (a pop
+ * or push and its counting, a large block and its type's count), so the
+ * child's statistics can be off by what they had in flight. */
+uint32_t kmem_tcache_lost_at_fork(void);
+
 #endif /* KMEM_TCACHE_H */

@@ -28,7 +28,7 @@ bad() {
 on_kmem() {
     name=$1
     shift
-    log="$work/$(basename "$1").log"
+    log="$work/$(basename "$1")${2:+-$2}.log"
     if timeout "$limit" env LD_PRELOAD="$lib" "$@" >"$log" 2>&1; then
         ok "$name"
     else
@@ -64,6 +64,7 @@ on_kmem "malloc/free in thread-exit destructors after kmem's" "$bin/exit_destruc
 on_kmem "1.5 GiB block, over 4 GiB in total" "$bin/big"
 on_kmem "dlopen'ed zlib allocates; whole usable sizes" "$bin/dlopen_alloc"
 on_kmem "bad frees abort with one line" "$bin/bad_free"
+on_kmem "fork while threads exchange cache batches: no block twice" "$bin/fork_threads" 4
 if timeout "$limit" env LD_PRELOAD="$lib" KMEM_LIMIT=64M "$bin/limit" >"$work/limit.log" 2>&1; then
     ok "KMEM_LIMIT=64M: malloc returns NULL, the program goes on"
 else
