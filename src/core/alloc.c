@@ -195,6 +195,10 @@ void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int 
             return alloc_small(b, size, type, flags, who);
         }
     }
+    /* The arena's size is known only once kmem has started: this may be
+     * the process's first request. */
+    if (!kmem_ensure_init())
+        return exhausted(size, type, flags, who);
     if (align > kmem_max_request()) {
         if (flags & KM_WAITOK)
             kmem_bad_request(who, size, type, "alignment is larger than the arena");

@@ -65,6 +65,9 @@ on_kmem "1.5 GiB block, over 4 GiB in total" "$bin/big"
 on_kmem "dlopen'ed zlib allocates; whole usable sizes" "$bin/dlopen_alloc"
 on_kmem "bad frees abort with one line" "$bin/bad_free"
 on_kmem "fork while threads exchange cache batches: no block twice" "$bin/fork_threads" 4
+for how in posix_memalign aligned_alloc memalign valloc; do
+    on_kmem "$how as the process's first allocation" "$bin/first_aligned" "$how"
+done
 if timeout "$limit" env LD_PRELOAD="$lib" KMEM_LIMIT=64M "$bin/limit" >"$work/limit.log" 2>&1; then
     ok "KMEM_LIMIT=64M: malloc returns NULL, the program goes on"
 else
