@@ -100,7 +100,14 @@ KMEM_API void *kmem_malloc_aligned(size_t size, size_t align, struct kmem_type *
                                    int flags) KMEM_MALLOC_ATTR(1);
 
 /* Give back memory from kmem_malloc/kmem_realloc. NULL is a no-op. `type`
- * is the type it was allocated with; kmem trusts it for the statistics. */
+ * must be the type the block was allocated with. A large block (above
+ * KMEM_MAXALLOCSAVE) records its type in its page descriptor, so a free
+ * (or kmem_realloc) naming another type is reported and aborts. A small
+ * piece records nothing beside its bucket, so a wrong type there goes
+ * unseen at the free: the block is freed, the statistics move to the
+ * wrong type, whose figures stop at zero rather than wrap (and whose
+ * limit keeps admitting), and kmem_check() names a type that has freed
+ * more than it allocated. */
 KMEM_API void kmem_free(void *ptr, struct kmem_type *type);
 
 /* Resize. The contents up to the smaller of the old and new sizes

@@ -110,7 +110,8 @@ struct kmem_type {
                                     ks_slot * sizeof(struct kmem_tcount);
                                     0: on the slow path */
     uint32_t ks_slot;            /* [A] thread-cache counter slot, 0: none */
-    uint32_t ks_registered;      /* [A] on the registry list */
+    uint32_t ks_id;              /* [A] registration number, from 1; 0 until
+                                    the type is first used */
     uint32_t ks_waiters;         /* [A] KM_WAITOK callers asleep at the limit */
     struct kmem_type *ks_next;   /* [R] registry list */
     uint64_t ks_limit;           /* [A] bytes, 0 = none */

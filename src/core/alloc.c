@@ -26,9 +26,20 @@ struct block {
     size_t   bl_size;   /* usable bytes */
 };
 
-/* Find the live block starting at ptr, or report and abort. */
+/* A large block freed (or resized) with another type than its own. */
+static _Noreturn void wrong_type(const char *who, const void *ptr,
+                                 const struct kmem_type *type, uint32_t owner)
+{
+    const struct kmem_type *own = kmem_type_by_id(owner);
+    kmem_bad_pointer2(who, ptr, type, "block was allocated with type ",
+                      own != NULL ? own->ks_shortdesc : "?");
+}
+
+/* Find the live block starting at ptr, or report and abort. With
+ * `owned`, a large block must belong to `type` (small pieces do not record
+ * their type). */
 static struct block classify(const void *ptr, const struct kmem_type *type,
-                             const char *who)
+                             bool owned, const char *who)
 {
     struct block blk = { false, 0, 0, 0, 0 };
     uint32_t page = kmem_page_index(ptr);
@@ -50,6 +61,9 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
     } else if (kind == KMEM_KIND_LARGE) {
         if (ptr != kmem_page_addr(page))
             kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
+        uint32_t owner = kmem_large_owner(d);
+        if (owned && owner != 0 && owner != KMEM_RELAXED_LOAD(type->ks_id))
+            wrong_type(who, ptr, type, owner);
         blk.bl_page = page;
         blk.bl_npages = d->ku_word;
         blk.bl_size = (size_t)d->ku_word << KMEM_PAGE_SHIFT;
@@ -149,7 +163,7 @@ static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *ty
     int admit = kmem_type_admit(type, rounded, size, true, flags, who);
     if (admit == KMEM_ADMIT_REFUSED)
         return NULL;
-    struct kmem_page head = { KMEM_KIND_LARGE, 0, 0, npages };
+    struct kmem_page head = kmem_large_head(npages, KMEM_RELAXED_LOAD(type->ks_id));
     bool zeroed = false;
     uint32_t page = kmem_arena_alloc(npages, align_pages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
     if (page == KMEM_NO_PAGE) {
@@ -248,7 +262,7 @@ __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *ty
 {
     if (ptr == NULL)
         return;
-    struct block blk = classify(ptr, type, who);
+    struct block blk = classify(ptr, type, true, who);
     kmem_type_ensure(type);
     if (blk.bl_small) {
         free_small(ptr, blk.bl_bucket, type);
@@ -312,7 +326,7 @@ void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
 {
     if (ptr == NULL)
         return kmem_alloc(size, type, flags, who);
-    struct block blk = classify(ptr, type, who);
+    struct block blk = classify(ptr, type, true, who);
     kmem_type_ensure(type);
     if (blk.bl_small && size <= KMEM_MAXALLOCSAVE && kmem_bucket_index(size) == blk.bl_bucket)
         return ptr;
@@ -347,7 +361,7 @@ size_t kmem_block_usable(const void *ptr, const struct kmem_type *type, const ch
 {
     if (ptr == NULL)
         return 0;
-    return classify(ptr, type, who).bl_size;
+    return classify(ptr, type, false, who).bl_size;
 }
 
 size_t kmem_reclaim_all(void)

@@ -33,9 +33,10 @@ static void diag_end(struct diag *d)
     kmem_text_flush(&d->d_text);
 }
 
-/* "<who>(<argument>, type "<name>"): <why>", then abort. */
+/* "<who>(<argument>, type "<name>"): <why>", then abort; `what`, if not
+ * NULL, follows in quotes. */
 static _Noreturn void diag_call_end(struct diag *d, const struct kmem_type *type,
-                                    const char *why)
+                                    const char *why, const char *what)
 {
     struct kmem_text *t = &d->d_text;
     if (type != NULL) {
@@ -45,6 +46,11 @@ static _Noreturn void diag_call_end(struct diag *d, const struct kmem_type *type
     }
     kmem_text_str(t, "): ");
     kmem_text_str(t, why);
+    if (what != NULL) {
+        kmem_text_char(t, '"');
+        kmem_text_str(t, what);
+        kmem_text_char(t, '"');
+    }
     diag_end(d);
     kmem_os_abort();
 }
@@ -62,7 +68,15 @@ void kmem_bad_pointer(const char *who, const void *ptr,
 {
     struct diag d;
     kmem_text_hex(diag_call_start(&d, who), (uintptr_t)ptr);
-    diag_call_end(&d, type, why);
+    diag_call_end(&d, type, why, NULL);
+}
+
+void kmem_bad_pointer2(const char *who, const void *ptr, const struct kmem_type *type,
+                       const char *why, const char *what)
+{
+    struct diag d;
+    kmem_text_hex(diag_call_start(&d, who), (uintptr_t)ptr);
+    diag_call_end(&d, type, why, what);
 }
 
 void kmem_bad_request(const char *who, size_t size,
@@ -72,7 +86,7 @@ void kmem_bad_request(const char *who, size_t size,
     struct kmem_text *t = diag_call_start(&d, who);
     kmem_text_u64(t, size, 0);
     kmem_text_str(t, " bytes");
-    diag_call_end(&d, type, why);
+    diag_call_end(&d, type, why, NULL);
 }
 
 void kmem_panic(const char *what)
@@ -89,6 +103,22 @@ void kmem_warn(const char *a, const char *b)
     struct kmem_text *t = diag_start(&d, "kmem: ");
     kmem_text_str(t, a);
     kmem_text_str(t, b);
+    diag_end(&d);
+}
+
+void kmem_complain_type(const char *what, const char *name, unsigned long long a,
+                        unsigned long long b)
+{
+    struct diag d;
+    struct kmem_text *t = diag_start(&d, "kmem_check: type \"");
+    kmem_text_str(t, name != NULL ? name : "?");
+    kmem_text_str(t, "\" ");
+    kmem_text_str(t, what);
+    kmem_text_str(t, " (");
+    kmem_text_u64(t, a, 0);
+    kmem_text_str(t, ", ");
+    kmem_text_u64(t, b, 0);
+    kmem_text_str(t, ")");
     diag_end(&d);
 }
 

@@ -13,6 +13,12 @@ struct kmem_type;
 _Noreturn void kmem_bad_pointer(const char *who, const void *ptr,
                                 const struct kmem_type *type, const char *why);
 
+/* The same, the reason in two parts, the second quoted:
+ * "...: <why>"<what>"". */
+_Noreturn void kmem_bad_pointer2(const char *who, const void *ptr,
+                                 const struct kmem_type *type, const char *why,
+                                 const char *what);
+
 /* "kmem: <who>(<size> bytes, type "<name>"): <why>" and abort. */
 _Noreturn void kmem_bad_request(const char *who, size_t size,
                                 const struct kmem_type *type, const char *why);
@@ -25,5 +31,8 @@ void kmem_warn(const char *a, const char *b);
 
 /* Like kmem_panic, but returns: for kmem_check(), which counts failures. */
 void kmem_complain(const char *what, unsigned long long a, unsigned long long b);
+/* "kmem_check: type "<name>" <what> (<a>, <b>)". */
+void kmem_complain_type(const char *what, const char *name, unsigned long long a,
+                        unsigned long long b);
 
 #endif /* KMEM_DIAG_H */

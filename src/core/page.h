@@ -9,7 +9,8 @@
  *                            0 = last or not listed
  *   KMEM_KIND_SLAB_TAIL + b  pages back to the slab's first page
  *   (later page of a slab of bucket b)
- *   KMEM_KIND_LARGE          the block's page count
+ *   KMEM_KIND_LARGE          the block's page count       ku_freehead, ku_nfree:
+ *                                                         its type (see below)
  *   KMEM_KIND_LARGE_TAIL     pages back to the block's first page
  *   KMEM_KIND_FREE (0)       first and last page of a free run: its run
  *                            record; every other page: 0
@@ -34,6 +35,23 @@
 _Static_assert(sizeof(struct kmem_page) == 8, "8 bytes of descriptor per page");
 _Static_assert(KMEM_NBUCKETS < KMEM_KIND_SLAB_TAIL, "bucket indices fit below the kinds");
 _Static_assert(KMEM_KIND_SLAB_TAIL == KMEM_TAIL_BIT, "the free macro tests the tail bit");
+
+/* The first page of a large block records the block's type: the low 24
+ * bits of its ks_id in ku_freehead (low 8) and ku_nfree (high 16), which
+ * large blocks do not otherwise use; 0 for a type past 2^24 - 1 (not
+ * checked). */
+#define KMEM_OWNER_MAX 0xFFFFFFu
+static inline struct kmem_page kmem_large_head(uint32_t npages, uint32_t owner)
+{
+    if (owner > KMEM_OWNER_MAX)
+        owner = 0;
+    struct kmem_page d = { KMEM_KIND_LARGE, (uint8_t)owner, (uint16_t)(owner >> 8), npages };
+    return d;
+}
+static inline uint32_t kmem_large_owner(const struct kmem_page *d)
+{
+    return d->ku_freehead | (uint32_t)d->ku_nfree << 8;
+}
 
 /* The first page of a slab. */
 static inline bool kmem_kind_is_slab(unsigned kind)

@@ -59,6 +59,7 @@ int kmem_check_all(void)
     uint64_t cached[KMEM_NBUCKETS + 1], requests[KMEM_NBUCKETS + 1];
     kmem_tcache_sum_bins(cached, requests);
     bad += kmem_buckets_check(cached);
+    bad += kmem_types_check();
     struct kmem_arena_stats as;
     kmem_collect_arena(&as);
     uint64_t memuse, requested, rounded;

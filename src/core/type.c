@@ -14,6 +14,7 @@ static struct kmem_type *types_tail;              /* [L] */
 static struct kmem_type *slot_type[KMEM_TYPE_SLOTS]; /* [L] owner of each slot */
 static uint32_t slots_used = 1;                   /* [L] slot 0 is never used */
 static uint32_t limit_seq;                        /* [L] bumped when limited memory frees */
+static uint32_t types_registered;                 /* [L] the last ks_id given */
 
 #define ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_SEQ_CST)
 #define SUB(field, v) __atomic_fetch_sub(&(field), (v), __ATOMIC_SEQ_CST)
@@ -28,7 +29,7 @@ static uint32_t fast_offset(uint32_t slot)
 void kmem_type_register(struct kmem_type *type)
 {
     kmem_lock_acquire(&types_lock);
-    if (!type->ks_registered) {
+    if (type->ks_id == 0) {
         uint32_t slot = 0;
         if (slots_used < KMEM_TYPE_SLOTS) {
             slot = slots_used++;
@@ -43,7 +44,7 @@ void kmem_type_register(struct kmem_type *type)
         else
             __atomic_store_n(&types_head, type, __ATOMIC_RELEASE);
         types_tail = type;
-        __atomic_store_n(&type->ks_registered, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&type->ks_id, ++types_registered, __ATOMIC_RELEASE);
     }
     kmem_lock_release(&types_lock);
 }
@@ -75,12 +76,21 @@ static bool read_counts(const struct kmem_type *type, struct kmem_tsum *sum, boo
     return true;
 }
 
+/* a - b, or 0 where b is larger. A type whose frees outnumber its
+ * allocations has been named by frees of another type's blocks (small
+ * pieces do not record their type, see kmem_free): its figures stop at 0
+ * instead of wrapping, and kmem_types_check reports it. */
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
 /* Bytes the type holds. */
 static uint64_t memuse_of(struct kmem_type *type)
 {
     struct kmem_tsum sum;
     read_counts(type, &sum, false);
-    return sum.alloc_bytes - sum.free_bytes;
+    return minus(sum.alloc_bytes, sum.free_bytes);
 }
 
 static void sample_max(struct kmem_type *type, uint64_t used)
@@ -107,7 +117,7 @@ void kmem_type_sample(struct kmem_type *type)
 {
     struct kmem_tsum sum;
     if (read_counts(type, &sum, true))
-        sample_max(type, sum.alloc_bytes - sum.free_bytes);
+        sample_max(type, minus(sum.alloc_bytes, sum.free_bytes));
 }
 
 void kmem_type_sample_soon(struct kmem_type *type)
@@ -240,8 +250,8 @@ void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out)
 {
     struct kmem_tsum sum;
     read_counts(type, &sum, false);
-    out->inuse = sum.calls - sum.frees;
-    out->memuse = sum.alloc_bytes - sum.free_bytes;
+    out->inuse = minus(sum.calls, sum.frees);
+    out->memuse = minus(sum.alloc_bytes, sum.free_bytes);
     sample_max(type, out->memuse);
     out->maxused = KMEM_RELAXED_LOAD(type->ks_maxused);
     out->calls = sum.calls;
@@ -259,12 +269,40 @@ struct kmem_type *kmem_types_next(const struct kmem_type *prev)
                         : __atomic_load_n(&prev->ks_next, __ATOMIC_ACQUIRE);
 }
 
+const struct kmem_type *kmem_type_by_id(uint32_t id)
+{
+    for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t))
+        if (KMEM_RELAXED_LOAD(t->ks_id) == id)
+            return t;
+    return NULL;
+}
+
 void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg)
 {
     for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t))
         fn(t, arg);
 }
 
+int kmem_types_check(void)
+{
+    int bad = 0;
+    for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t)) {
+        struct kmem_tsum sum;
+        read_counts(t, &sum, false);
+        if (sum.frees > sum.calls || sum.free_bytes > sum.alloc_bytes) {
+            kmem_complain_type("freed more than it allocated (a block of another type "
+                               "was freed with this one): frees and bytes beyond its "
+                               "allocations", t->ks_shortdesc,
+                               minus(sum.frees, sum.calls),
+                               minus(sum.free_bytes, sum.alloc_bytes));
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* Sums over all types, each counted as it is (a type that freed another's
+ * blocks counts negative), so that they add up to the buckets' figures. */
 struct totals {
     uint64_t memuse, requested, rounded;
 };

@@ -21,7 +21,7 @@ void kmem_type_register(struct kmem_type *type);
 
 static inline void kmem_type_ensure(struct kmem_type *type)
 {
-    if (!__atomic_load_n(&type->ks_registered, __ATOMIC_ACQUIRE))
+    if (__atomic_load_n(&type->ks_id, __ATOMIC_ACQUIRE) == 0)
         kmem_type_register(type);
 }
 
@@ -70,11 +70,18 @@ void kmem_types_absorb(struct kmem_tcache *tc);
 /* Current figures of a type (see kmem_type_stats in kmem.h). */
 void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out);
 
+/* The type whose ks_id is id, or NULL. O(types): for error messages. */
+const struct kmem_type *kmem_type_by_id(uint32_t id);
+
 /* The registered type after prev (NULL: the first), oldest first. */
 struct kmem_type *kmem_types_next(const struct kmem_type *prev);
 
 /* Call fn for each registered type, oldest first. */
 void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg);
+
+/* Check that no type has freed more than it allocated; returns the
+ * failures, each reported. */
+int kmem_types_check(void);
 
 /* Sum of memuse, requested and rounded bytes over all types. */
 void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded);

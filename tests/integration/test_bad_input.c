@@ -22,6 +22,8 @@
 
 KMEM_TYPE_DEFINE(M_BAD, "badin", "bad input test");
 KMEM_TYPE_DEFINE(M_BADLIM, "badlim", "bad input test: limited type");
+KMEM_TYPE_DEFINE(M_OTHER, "other", "bad input test: the wrong type");
+KMEM_TYPE_DEFINE(M_OTHERLIM, "otherlim", "bad input test: the wrong type, limited");
 
 /* The blocks the children misuse: allocated by the parent before it
  * forks, so they have the same addresses in every child. */
@@ -227,6 +229,66 @@ static void test_bad_pointers(void)
     }
 }
 
+/* ---- frees with the wrong type ------------------------------------------------ */
+
+static void child_wrong_type(enum op op, const void *arg)
+{
+    void *p = (void *)(uintptr_t)arg;
+    if (op == OP_FREE)
+        kmem_free(p, M_OTHER);
+    else {
+        void *q = kmem_realloc(p, 50000, M_OTHER, KM_WAITOK);
+        (void)q;
+    }
+}
+
+/* A small piece records no type: the free goes through. The wrong type's
+ * figures stop at zero instead of wrapping, a limit on it still admits,
+ * and kmem_check names it. Exits 0 when all of that held. */
+static void child_wrong_type_small(enum op op, const void *arg)
+{
+    (void)op;
+    (void)arg;
+    kmem_type_setlimit(M_OTHERLIM, 4096);
+    kmem_free(g.small, M_OTHER);
+    kmem_free(g.small2, M_OTHERLIM);
+    struct kmem_type_stats ts;
+    kmem_type_stats(M_OTHER, &ts);
+    int bad = ts.inuse != 0 || ts.memuse != 0;
+    kmem_type_stats(M_OTHERLIM, &ts);
+    bad |= ts.inuse != 0 || ts.memuse != 0;
+    bad |= kmem_check() != 2; /* names both types */
+    void *q = kmem_malloc(1000, M_OTHERLIM, KM_NOWAIT);
+    bad |= q == NULL;
+    _exit(bad ? 1 : 0);
+}
+
+static void test_wrong_type(void)
+{
+    char shown[64];
+    snprintf(shown, sizeof shown, "kmem_free(%p, type \"other\")", g.large);
+    const char *w_free[] = { shown, "block was allocated with type \"badin\"", NULL };
+    expect_abort("kmem_free(large block, wrong type)", child_wrong_type, OP_FREE, g.large,
+                 w_free);
+    snprintf(shown, sizeof shown, "kmem_realloc(%p, type \"other\")", g.large2);
+    const char *w_re[] = { shown, "block was allocated with type \"badin\"", NULL };
+    expect_abort("kmem_realloc(large block, wrong type)", child_wrong_type, OP_REALLOC,
+                 g.large2, w_re);
+
+    struct outcome o;
+    run_child(child_wrong_type_small, OP_FREE, NULL, &o);
+    printf("  %-44s %s%s", "kmem_free(small piece, wrong type)", o.len ? o.err : "(no output)\n",
+           o.len && o.err[o.len - 1] != '\n' ? "\n" : "");
+    CHECK(o.exited && o.status == 0,
+          "small piece freed with the wrong type: child %s %d; it wrote: \"%s\"",
+          o.exited ? "exited with status" : "killed by signal", o.exited ? o.status : o.sig,
+          o.err);
+    CHECK(strstr(o.err, "kmem_check: type \"other\" freed more than it allocated") != NULL,
+          "kmem_check did not name the type: %s", o.err);
+    CHECK(strstr(o.err, "kmem_check: type \"otherlim\" freed more than it allocated") != NULL,
+          "kmem_check did not name the limited type: %s", o.err);
+}
+
 /* ---- bad requests ----------------------------------------------------------- */
 
 struct request {
@@ -417,6 +479,7 @@ int main(void)
     kmem_type_stats(M_BAD, &before);
 
     test_bad_pointers();
+    test_wrong_type();
     test_bad_requests();
 
     /* The children's errors touched only their copies of the heap. */
