@@ -209,7 +209,8 @@ KMEM_API void kmem_stats_print(kmem_write_fn *write, void *arg, int flags);
  * them override both. */
 struct kmem_options {
     size_t arena_size;     /* address space to reserve (KMEM_ARENA_SIZE, e.g.
-                              "64G"); default 4 x the machine's memory */
+                              "64G"); default 4 x the machine's memory, or
+                              what ulimit -v leaves (see kmem_init) */
     uint32_t decay_ms;     /* free pages unused this long go back to the
                               system (KMEM_DECAY_MS); default 1000 */
     uint32_t tcache_bytes; /* bytes a thread's cache keeps per bucket, which
@@ -223,9 +224,11 @@ struct kmem_options {
                               max(64 MiB, the memory in use) */
 };
 /* Optional: start kmem with options before its first use. The default
- * reservation is four times the machine's memory (at least 16 GiB); where
- * the system refuses it (ulimit -v, valgrind), kmem halves the request
- * until it is granted. Returns KMEM_OK, KMEM_ERR_BUSY if kmem already
+ * reservation is four times the machine's memory (at least 16 GiB); under
+ * a limit on address space (ulimit -v) it is what the limit leaves, less
+ * 1/32 of that (at least 32 MiB, or a quarter of a smaller limit) kept
+ * for the rest of the program. Where the system refuses a reservation
+ * anyway (valgrind), kmem asks for an eighth less until it is granted. Returns KMEM_OK, KMEM_ERR_BUSY if kmem already
  * started, KMEM_ERR_NOMEM if no reservation could be had. */
 KMEM_API int kmem_init(const struct kmem_options *options);
 

@@ -17,8 +17,19 @@
 /* Largest arena: page indices are 32 bits, and the last values are kept
  * for markers. 8 TiB = 2^31 pages. */
 #define KMEM_ARENA_MAX ((uint64_t)8 << 40)
-/* Smallest arena kmem accepts after halving a refused reservation. */
-#define KMEM_ARENA_MIN ((uint64_t)64 << 20)
+/* Smallest arena kmem accepts after shrinking a refused reservation. */
+#define KMEM_ARENA_MIN ((uint64_t)4 << 20)
+
+/* The default reservation: four times the machine's memory, at least this
+ * much (address space is cheap; the page descriptors cost only what is
+ * touched), and under a limit on address space (ulimit -v) what the limit
+ * leaves, less a share kept for the rest of the program (thread stacks,
+ * libraries, its own mappings): 1/KMEM_AS_SPARE_FRACTION of it, at least
+ * min(KMEM_AS_SPARE_MIN, a quarter). */
+#define KMEM_ARENA_DEFAULT_MIN  ((uint64_t)16 << 30)
+#define KMEM_ARENA_RAM_FACTOR   4u
+#define KMEM_AS_SPARE_FRACTION  32u
+#define KMEM_AS_SPARE_MIN       ((uint64_t)32 << 20)
 
 /* Address space is made usable in steps of this many bytes (a power of
  * two), so the arena stays one mapping however it grows. */

@@ -87,6 +87,26 @@ static void fork_child(void)
     kmem_tcache_fork(KMEM_FORK_CHILD); /* last: it gives pieces back to buckets */
 }
 
+/* The reservation to ask for when neither the options nor the
+ * environment name one (see KMEM_ARENA_DEFAULT_MIN). */
+static uint64_t default_arena_size(void)
+{
+    uint64_t ram = kmem_os_physical_memory();
+    uint64_t want = KMEM_ARENA_DEFAULT_MIN;
+    while (want < KMEM_ARENA_RAM_FACTOR * ram && want < KMEM_ARENA_MAX)
+        want <<= 1;
+    uint64_t left = kmem_os_address_space_left();
+    if (left != UINT64_MAX) {
+        uint64_t spare = left / KMEM_AS_SPARE_FRACTION;
+        uint64_t floor = KMEM_AS_SPARE_MIN < left / 4 ? KMEM_AS_SPARE_MIN : left / 4;
+        if (spare < floor)
+            spare = floor;
+        if (want > left - spare)
+            want = left - spare;
+    }
+    return want;
+}
+
 /* Lay out everything over a reservation. init_lock held. */
 static int start_locked(const struct kmem_options *options)
 {
@@ -101,7 +121,7 @@ static int start_locked(const struct kmem_options *options)
         }
     }
     if (want == 0)
-        want = kmem_os_default_reserve();
+        want = default_arena_size();
     if (want > KMEM_ARENA_MAX)
         want = KMEM_ARENA_MAX;
     if (want < KMEM_ARENA_MIN)
@@ -110,8 +130,11 @@ static int start_locked(const struct kmem_options *options)
 
     void *base = NULL;
     size_t granted = 0;
-    /* ulimit -v or valgrind may refuse a large reservation: ask for less. */
-    for (uint64_t size = want; size >= KMEM_ARENA_MIN; size /= 2) {
+    /* The system may still refuse (valgrind, a limit the platform cannot
+     * tell, or an explicit size beyond it): ask for an eighth less each
+     * time, so that what is granted is within an eighth of what could be. */
+    for (uint64_t size = want; size >= KMEM_ARENA_MIN;
+         size = (size - size / 8) & ~(uint64_t)(KMEM_COMMIT_STEP - 1)) {
         base = kmem_os_reserve((size_t)size, KMEM_COMMIT_STEP, &granted);
         if (base != NULL)
             break;

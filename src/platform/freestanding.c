@@ -38,7 +38,12 @@ void *kmem_os_reserve(size_t size, size_t align, size_t *granted)
     return region_base;
 }
 
-size_t kmem_os_default_reserve(void)
+uint64_t kmem_os_physical_memory(void)
+{
+    return region_size;
+}
+
+uint64_t kmem_os_address_space_left(void)
 {
     return region_size;
 }

@@ -29,9 +29,13 @@
  */
 void *kmem_os_reserve(size_t size, size_t align, size_t *granted);
 
-/* The reservation size used when neither kmem_init nor the environment
- * names one: enough address space for all the memory of the machine. */
-size_t kmem_os_default_reserve(void);
+/* Bytes of physical memory the machine has; 0 if unknown. */
+uint64_t kmem_os_physical_memory(void);
+
+/* Bytes of address space the process may still map (under a limit such
+ * as ulimit -v, the limit less what is mapped now); UINT64_MAX when there
+ * is no limit. */
+uint64_t kmem_os_address_space_left(void);
 
 /* Make [addr, addr+size) of a reservation readable and writable. */
 bool kmem_os_commit(void *addr, size_t size);

@@ -9,16 +9,16 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "../core/config.h"
 
 void *kmem_os_reserve(size_t size, size_t align, size_t *granted)
 {
@@ -42,19 +42,41 @@ void *kmem_os_reserve(size_t size, size_t align, size_t *granted)
     return (void *)start;
 }
 
-size_t kmem_os_default_reserve(void)
+uint64_t kmem_os_physical_memory(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES);
     long psize = sysconf(_SC_PAGESIZE);
-    uint64_t ram = (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize
-                                            : ((uint64_t)16 << 30);
-    /* Four times the machine's memory leaves room for fragmentation of the
-     * address space; the table of page descriptors costs only what is
-     * touched. */
-    uint64_t want = (uint64_t)16 << 30;
-    while (want < 4 * ram && want < KMEM_ARENA_MAX)
-        want <<= 1;
-    return (size_t)want;
+    return (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize : 0;
+}
+
+/* Bytes mapped now: the first figure of /proc/self/statm, in pages. Read
+ * with plain system calls (no stdio, which would allocate). 0 if it
+ * cannot be read. */
+static uint64_t mapped_bytes(void)
+{
+    int saved = errno;
+    char buf[128];
+    ssize_t n = -1;
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+    }
+    errno = saved;
+    uint64_t pages = 0;
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        pages = pages * 10 + (uint64_t)(buf[i] - '0');
+    long psize = sysconf(_SC_PAGESIZE);
+    return pages * (uint64_t)(psize > 0 ? psize : 4096);
+}
+
+uint64_t kmem_os_address_space_left(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT64_MAX;
+    uint64_t mapped = mapped_bytes();
+    return (uint64_t)rl.rlim_cur > mapped ? (uint64_t)rl.rlim_cur - mapped : 0;
 }
 
 bool kmem_os_commit(void *addr, size_t size)

@@ -74,6 +74,24 @@ else
     bad "KMEM_LIMIT" "$work/limit.log"
 fi
 
+# Under ulimit -v, kmem sizes its reservation from the limit: a program
+# gets nearly all of it (at least 90%; glibc gets 92-98%), and one block
+# of three quarters of the limit can be had.
+for kib in 524288 2097152; do
+    glibc_mib=$(sh -c "ulimit -v $kib && exec $bin/ulimit_fill fill" 2>&1)
+    kmem_mib=$(sh -c "ulimit -v $kib && LD_PRELOAD=$lib exec $bin/ulimit_fill fill" 2>&1)
+    three_quarters=$((kib * 1024 / 4 * 3))
+    name="ulimit -v $((kib / 1024))M: kmem $kmem_mib MiB, glibc $glibc_mib MiB; one block of 3/4"
+    echo "$kmem_mib $glibc_mib" >"$work/ulimit-$kib.log"
+    if [ "$kmem_mib" -ge $((kib / 1024 * 9 / 10)) ] 2>/dev/null &&
+        sh -c "ulimit -v $kib && LD_PRELOAD=$lib exec $bin/ulimit_fill one $three_quarters" \
+            >>"$work/ulimit-$kib.log" 2>&1; then
+        ok "$name"
+    else
+        bad "$name" "$work/ulimit-$kib.log"
+    fi
+done
+
 # 9. kmem-run.
 if "$run" --stats --stats-json "$work/run.json" -- sh -c 'ls / >/dev/null; echo child' \
         >"$work/run.out" 2>"$work/run.err" &&
