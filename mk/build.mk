@@ -30,15 +30,20 @@ else
 endif
 
 INC      := -Iinclude -I$(O)/include
-LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -DKMEM_BUILDING $(SANFLAGS) $(INC)
+# The library's own sources include each other by their path under src/.
+SRCINC   := -Isrc
+LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -DKMEM_BUILDING $(SANFLAGS) $(INC) $(SRCINC)
 # Tests and benchmarks: the same warnings, GNU extensions allowed (threads,
 # clock_gettime), and no hidden visibility.
 APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(SANFLAGS) $(INC) -Itests
 
-CORE_SRC  := $(sort $(wildcard src/core/*.c src/util/*.c))
-FRONT_SRC := src/front/api.c src/front/stats_print.c
-LIBC_SRC  := src/front/malloc.c src/front/report.c
-HEADERS   := $(wildcard include/*.h src/*/*.h) $(O)/include/kmem_config.h
+# The layers, bottom up (tools/check-layers): src/platform, then
+# src/core/{base,arena,bucket,tcache,type,alloc}; the front ends in
+# src/front/{api,libc,freestanding}.
+CORE_SRC  := $(sort $(wildcard src/core/*/*.c))
+FRONT_SRC := $(sort $(wildcard src/front/api/*.c))
+LIBC_SRC  := $(sort $(wildcard src/front/libc/*.c))
+HEADERS   := $(wildcard include/*.h src/*/*.h src/*/*/*.h) $(O)/include/kmem_config.h
 
 ifeq ($(FREESTANDING),1)
   # No OS headers, no thread-local storage, no C library but memcpy,

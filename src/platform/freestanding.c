@@ -3,9 +3,9 @@
  * arena is the caller's region, and waiting, reporting and stopping go
  * through the caller's hooks (include/kmem_freestanding.h).
  */
-#include "platform.h"
+#include "platform/platform.h"
 
-#include "../core/init.h"
+#include "core/alloc/init.h"
 #include "kmem_freestanding.h"
 
 static struct kmem_hooks hooks;

@@ -6,7 +6,7 @@
  * replacement for it, sometimes before the C library has finished starting.
  */
 #define _GNU_SOURCE
-#include "platform.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>

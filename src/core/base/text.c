@@ -1,7 +1,7 @@
 /*
  * text.c — see text.h. No C library: only the caller's buffer and sink.
  */
-#include "text.h"
+#include "core/base/text.h"
 
 void kmem_text_init(struct kmem_text *t, char *buf, size_t cap,
                     kmem_text_sink *sink, void *arg)

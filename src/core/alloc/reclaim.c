@@ -9,12 +9,12 @@
  * starts only once the process holds kmem_tune.tu_start_pages of idle
  * memory.
  */
-#include "reclaim.h"
+#include "core/alloc/reclaim.h"
 
-#include "../platform/platform.h"
-#include "arena.h"
-#include "bucket.h"
-#include "tune.h"
+#include "platform/platform.h"
+#include "core/arena/arena.h"
+#include "core/bucket/bucket.h"
+#include "core/alloc/tune.h"
 
 #define BG_IDLE    0 /* not started; may start */
 #define BG_RUNNING 1

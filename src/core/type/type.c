@@ -1,12 +1,12 @@
 /*
  * type.c — the type registry, per-type counters and limits (see type.h).
  */
-#include "type.h"
+#include "core/type/type.h"
 
-#include "../platform/platform.h"
-#include "diag.h"
-#include "lock.h"
-#include "tcache.h"
+#include "platform/platform.h"
+#include "core/base/diag.h"
+#include "core/base/lock.h"
+#include "core/tcache/tcache.h"
 
 static kmem_lock types_lock = KMEM_LOCK_INIT;
 static struct kmem_type *types_head;              /* [L] append-only list */

@@ -8,11 +8,11 @@
  *   KMEM_BACKGROUND=on|auto|off
  *   KMEM_DIRTY_MAX=N      most free pages kept resident (e.g. 256M)
  */
-#include "tune.h"
+#include "core/alloc/tune.h"
 
-#include "../platform/platform.h"
-#include "diag.h"
-#include "init.h"
+#include "platform/platform.h"
+#include "core/base/diag.h"
+#include "core/alloc/init.h"
 
 struct kmem_tunables kmem_tune = {
     KMEM_DIRTY_DECAY_MS, KMEM_BACKGROUND_TICK_MS, KMEM_TCACHE_BIN_BYTES,

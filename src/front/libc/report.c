@@ -13,7 +13,7 @@
  * as they do. A process killed by a signal does not report.
  */
 #define _GNU_SOURCE
-#include "report.h"
+#include "front/libc/report.h"
 
 #include <errno.h>
 #include <fcntl.h>

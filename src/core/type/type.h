@@ -14,8 +14,8 @@
 #ifndef KMEM_TYPE_H
 #define KMEM_TYPE_H
 
-#include "config.h"
-#include "lock.h"
+#include "core/base/config.h"
+#include "core/base/lock.h"
 
 void kmem_type_register(struct kmem_type *type);
 

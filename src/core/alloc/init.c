@@ -2,18 +2,18 @@
  * init.c — starting kmem: choosing and reserving the arena, filling the
  * fast path's tables, and keeping the locks sane across fork().
  */
-#include "init.h"
+#include "core/alloc/init.h"
 
-#include "../platform/platform.h"
-#include "alloc.h"
-#include "arena.h"
-#include "bucket.h"
-#include "lock.h"
-#include "reclaim.h"
-#include "tcache.h"
-#include "tune.h"
-#include "type.h"
-#include "diag.h"
+#include "platform/platform.h"
+#include "core/alloc/alloc.h"
+#include "core/arena/arena.h"
+#include "core/bucket/bucket.h"
+#include "core/base/lock.h"
+#include "core/alloc/reclaim.h"
+#include "core/tcache/tcache.h"
+#include "core/alloc/tune.h"
+#include "core/type/type.h"
+#include "core/base/diag.h"
 
 KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
 #define KMEM_STR_(x) #x

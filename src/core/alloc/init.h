@@ -5,7 +5,7 @@
 #ifndef KMEM_INIT_H
 #define KMEM_INIT_H
 
-#include "config.h"
+#include "core/base/config.h"
 
 /* Reserve and lay out the arena, with the options (NULL: defaults and the
  * environment). KMEM_OK, KMEM_ERR_BUSY if already started, or

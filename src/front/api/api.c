@@ -2,15 +2,15 @@
  * api.c — the exported kmem_* functions of <kmem.h>: argument checks, then
  * the core. Nothing here decides how memory is found or counted.
  */
-#include "../core/alloc.h"
-#include "../core/arena.h"
-#include "../core/diag.h"
-#include "../core/init.h"
-#include "../core/reclaim.h"
-#include "../core/tune.h"
-#include "../core/stats.h"
-#include "../core/tcache.h"
-#include "../core/type.h"
+#include "core/alloc/alloc.h"
+#include "core/arena/arena.h"
+#include "core/base/diag.h"
+#include "core/alloc/init.h"
+#include "core/alloc/reclaim.h"
+#include "core/alloc/tune.h"
+#include "core/alloc/stats.h"
+#include "core/tcache/tcache.h"
+#include "core/type/type.h"
 
 /* Exactly one of KM_WAITOK and KM_NOWAIT, optionally KM_ZERO; a type. */
 static void check_request(size_t size, const struct kmem_type *type, int flags,

@@ -3,10 +3,10 @@
  * stack (no allocation: the heap may be what is wrong) and written in one
  * piece.
  */
-#include "diag.h"
+#include "core/base/diag.h"
 
-#include "../platform/platform.h"
-#include "../util/text.h"
+#include "platform/platform.h"
+#include "core/base/text.h"
 #include "kmem.h"
 
 struct diag {

@@ -1,13 +1,13 @@
 /*
  * stats.c — see stats.h.
  */
-#include "stats.h"
+#include "core/alloc/stats.h"
 
-#include "arena.h"
-#include "bucket.h"
-#include "diag.h"
-#include "tcache.h"
-#include "type.h"
+#include "core/arena/arena.h"
+#include "core/bucket/bucket.h"
+#include "core/base/diag.h"
+#include "core/tcache/tcache.h"
+#include "core/type/type.h"
 
 static void fill_bucket(unsigned b, uint64_t cached, uint64_t requests,
                         struct kmem_bucket_stats *out)

@@ -3,10 +3,10 @@
  * 1988 (by bucket size, by type) and the utilization, as text or as JSON.
  * Both forms are written from the same figures, gathered first.
  */
-#include "../core/alloc.h"
-#include "../core/stats.h"
-#include "../core/type.h"
-#include "../util/text.h"
+#include "core/alloc/alloc.h"
+#include "core/alloc/stats.h"
+#include "core/type/type.h"
+#include "core/base/text.h"
 
 struct report {
     struct kmem_text *rp_out;

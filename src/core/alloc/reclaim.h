@@ -9,8 +9,8 @@
 #ifndef KMEM_RECLAIM_H
 #define KMEM_RECLAIM_H
 
-#include "config.h"
-#include "lock.h"
+#include "core/base/config.h"
+#include "core/base/lock.h"
 
 /* At start: begin the background thread now if so tuned. */
 void kmem_reclaim_start(void);

@@ -1,13 +1,13 @@
 /*
  * bucket.c — size classes, slabs and their free lists (see bucket.h).
  */
-#include "bucket.h"
+#include "core/bucket/bucket.h"
 
-#include "arena.h"
-#include "diag.h"
-#include "page.h"
-#include "reclaim.h"
-#include "tune.h"
+#include "core/arena/arena.h"
+#include "core/base/diag.h"
+#include "core/arena/page.h"
+#include "core/alloc/reclaim.h"
+#include "core/alloc/tune.h"
 
 struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
 struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];

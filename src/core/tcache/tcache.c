@@ -2,14 +2,14 @@
  * tcache.c — per-thread caches: activation, batch exchange with the
  * buckets, thread exit, and the registry readers add counters over.
  */
-#include "tcache.h"
+#include "core/tcache/tcache.h"
 
-#include "../platform/platform.h"
-#include "alloc.h"
-#include "bucket.h"
-#include "lock.h"
-#include "reclaim.h"
-#include "type.h"
+#include "platform/platform.h"
+#include "core/alloc/alloc.h"
+#include "core/bucket/bucket.h"
+#include "core/base/lock.h"
+#include "core/alloc/reclaim.h"
+#include "core/type/type.h"
 
 #if KMEM_THREAD_CACHE
 KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)

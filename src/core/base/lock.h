@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "core/base/config.h"
 
 typedef struct {
     uint32_t lk_word; /* [A] holder's thread id | KMEM_LOCK_WAITERS, 0 when free */

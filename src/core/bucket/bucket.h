@@ -27,8 +27,8 @@
 #ifndef KMEM_BUCKET_H
 #define KMEM_BUCKET_H
 
-#include "config.h"
-#include "lock.h"
+#include "core/base/config.h"
+#include "core/base/lock.h"
 
 struct kmem_class {
     uint32_t kc_size;    /* piece size */

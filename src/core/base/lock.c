@@ -1,9 +1,9 @@
 /*
  * lock.c — the contended half of kmem_lock (see lock.h), and thread ids.
  */
-#include "lock.h"
+#include "core/base/lock.h"
 
-#include "../platform/platform.h"
+#include "platform/platform.h"
 
 uint32_t kmem_thread_id_slow(void)
 {

@@ -15,9 +15,9 @@
 #ifndef KMEM_ARENA_H
 #define KMEM_ARENA_H
 
-#include "config.h"
-#include "lock.h"
-#include "page.h"
+#include "core/base/config.h"
+#include "core/base/lock.h"
+#include "core/arena/page.h"
 
 #define KMEM_RUN_DIRTY 0
 #define KMEM_RUN_CLEAN 1

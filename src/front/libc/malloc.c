@@ -19,9 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../core/alloc.h"
-#include "../core/stats.h"
-#include "report.h"
+#include "core/alloc/alloc.h"
+#include "core/alloc/stats.h"
+#include "front/libc/report.h"
 
 #define LIBC_API __attribute__((visibility("default")))
 

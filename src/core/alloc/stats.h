@@ -5,7 +5,7 @@
 #ifndef KMEM_STATS_H
 #define KMEM_STATS_H
 
-#include "config.h"
+#include "core/base/config.h"
 
 /* Bucket b (1..KMEM_NBUCKETS). */
 void kmem_collect_bucket(unsigned b, struct kmem_bucket_stats *out);

@@ -24,9 +24,9 @@
 #ifndef KMEM_TCACHE_H
 #define KMEM_TCACHE_H
 
-#include "bucket.h"
-#include "config.h"
-#include "lock.h"
+#include "core/bucket/bucket.h"
+#include "core/base/config.h"
+#include "core/base/lock.h"
 
 #define KMEM_TC_NEW    0
 #define KMEM_TC_ACTIVE 1

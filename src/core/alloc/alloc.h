@@ -8,7 +8,7 @@
 #ifndef KMEM_ALLOC_H
 #define KMEM_ALLOC_H
 
-#include "config.h"
+#include "core/base/config.h"
 
 /* Start kmem if it has not started; false if no arena could be had. */
 bool kmem_ensure_init(void);

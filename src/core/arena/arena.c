@@ -18,12 +18,12 @@
  * fit. Runs are split from their low end, so the arena fills from the
  * bottom and the untouched top stays one clean run.
  */
-#include "arena.h"
+#include "core/arena/arena.h"
 
-#include "../platform/platform.h"
-#include "diag.h"
-#include "reclaim.h"
-#include "tune.h"
+#include "platform/platform.h"
+#include "core/base/diag.h"
+#include "core/alloc/reclaim.h"
+#include "core/alloc/tune.h"
 
 struct kmem_arena kmem_arena;
 #define A kmem_arena

@@ -24,7 +24,7 @@
 #ifndef KMEM_PAGE_H
 #define KMEM_PAGE_H
 
-#include "config.h"
+#include "core/base/config.h"
 
 #define KMEM_KIND_FREE       0x00
 #define KMEM_KIND_SLAB_TAIL  0x40 /* + the bucket index; see KMEM_TAIL_BIT */

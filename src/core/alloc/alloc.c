@@ -7,14 +7,14 @@
  * (limited types, types beyond the cache's slots), large blocks, and the
  * checks that turn a bad pointer into a message.
  */
-#include "alloc.h"
+#include "core/alloc/alloc.h"
 
-#include "arena.h"
-#include "bucket.h"
-#include "diag.h"
-#include "page.h"
-#include "tcache.h"
-#include "type.h"
+#include "core/arena/arena.h"
+#include "core/bucket/bucket.h"
+#include "core/base/diag.h"
+#include "core/arena/page.h"
+#include "core/tcache/tcache.h"
+#include "core/type/type.h"
 
 /* ---- what a pointer is -------------------------------------------------- */
 

@@ -6,7 +6,7 @@
 #ifndef KMEM_TUNE_H
 #define KMEM_TUNE_H
 
-#include "config.h"
+#include "core/base/config.h"
 
 #define KMEM_BACKGROUND_OFF  (-1)
 #define KMEM_BACKGROUND_AUTO 0
