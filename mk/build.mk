@@ -50,7 +50,8 @@ ifeq ($(FREESTANDING),1)
   # memset and memmove (checked by `check-undefined`).
   CACHE     := 0
   LIBFLAGS  += -ffreestanding -fno-stack-protector
-  LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/freestanding.c
+  LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) $(wildcard src/front/freestanding/*.c) \
+               src/platform/freestanding.c
   LIBS      := $(O)/lib/libkmem-freestanding.a
   TEST_SRC  := $(sort $(wildcard tests/freestanding/*.c))
   STATIC    := $(O)/lib/libkmem-freestanding.a

@@ -9,10 +9,13 @@
  */
 #include "core/alloc/alloc.h"
 
+#include "core/alloc/init.h"
+#include "core/alloc/reclaim.h"
+#include "core/alloc/threads.h"
 #include "core/arena/arena.h"
-#include "core/bucket/bucket.h"
-#include "core/base/diag.h"
 #include "core/arena/page.h"
+#include "core/base/diag.h"
+#include "core/bucket/bucket.h"
 #include "core/tcache/tcache.h"
 #include "core/type/type.h"
 
@@ -53,7 +56,7 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
         struct kmem_piece_place pl = kmem_piece_locate(kind, page, (uintptr_t)ptr);
         if (!pl.pp_exact)
             kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
-        if (((const uintptr_t *)ptr)[1] == kmem_free_key(ptr))
+        if (((const uintptr_t *)ptr)[1] == kmem_piece_key(ptr))
             kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
         blk.bl_small = true;
         blk.bl_bucket = kind;
@@ -69,6 +72,9 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
         blk.bl_size = (size_t)d->ku_word << KMEM_PAGE_SHIFT;
     } else if (kind == KMEM_KIND_LARGE_TAIL) {
         kmem_bad_pointer(who, ptr, type, "pointer is inside a large block, not at its start");
+    } else if (kind == KMEM_KIND_INTERNAL || kind == KMEM_KIND_INTERNAL_TAIL) {
+        kmem_bad_pointer(who, ptr, type,
+                         "pointer is in kmem's own memory (a thread cache), not a block");
     } else if (kind == KMEM_KIND_FREE || kind == KMEM_KIND_BUSY) {
         kmem_bad_pointer(who, ptr, type,
                          "pointer is in free pages (already freed, or never allocated)");
@@ -97,21 +103,20 @@ static void *exhausted(size_t size, struct kmem_type *type, int flags, const cha
  * from the bucket), counted for the type unless `counted` already. */
 static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool counted)
 {
-    struct kmem_tcache *tc = kmem_tcache_get();
-    void **piece;
+    struct kmem_tcache *tc = kmem_thread_cache();
+    void *piece;
     if (tc != NULL) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
         if (bin->tb_sp == bin->tb_low && !kmem_tcache_refill(tc, b))
             return NULL;
-        void *p;
-        if (!counted && kmem_cache_pop(b, size, type, &p))
-            return p;
-        piece = bin->tb_sp[-1];
-        KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_sp - 1);
-    } else if (kmem_bucket_take(b, 1, (void **)&piece) == 0) {
+        if (!counted && kmem_cache_pop(b, size, type, &piece))
+            return piece;
+        piece = kmem_tbin_take(bin);
+    } else if (kmem_bucket_take(b, 1, &piece) == 0) {
         return NULL;
+    } else {
+        ((uintptr_t *)piece)[1] = 0;
     }
-    piece[1] = NULL;
     /* Counted here rather than by a cache: the bucket's requests and the
      * type's shared counters. */
     __atomic_fetch_add(&kmem_buckets[b].kb_calls, 1, __ATOMIC_RELAXED);
@@ -228,32 +233,25 @@ void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int 
 
 static void free_small(void *ptr, unsigned b, struct kmem_type *type)
 {
-    struct kmem_tcache *tc = kmem_tcache_get();
-    ((uintptr_t *)ptr)[1] = kmem_free_key(ptr);
-    if (tc != NULL) {
-        struct kmem_tbin *bin = &tc->tc_bins[b];
-        void **end = kmem_tbin_end(bin, b);
-        if (bin->tb_limit != end) {
-            /* The first free after a refill: the end of a run of
-             * allocations, where the type's use may have peaked. */
-            kmem_type_sample(type);
-            bin->tb_limit = end;
-        }
-        if (bin->tb_sp == end) {
-            kmem_type_sample_soon(type);
-            kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2);
-        }
-        uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
-        *bin->tb_sp = ptr;
-        KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_sp + 1);
-        if (fast != 0) {
-            struct kmem_tcount *c = kmem_tcount_at(bin, fast);
-            KMEM_RELAXED_STORE(c->tn_frees, c->tn_frees + 1);
-            return;
-        }
-    } else {
-        kmem_bucket_give(b, &ptr, 1);
+    struct kmem_tcache *tc = kmem_thread_cache();
+    if (tc == NULL) {
+        ((uintptr_t *)ptr)[1] = kmem_piece_key(ptr);
+        if (kmem_bucket_give(b, &ptr, 1) != 0)
+            kmem_reclaim_poke();
+        kmem_type_count_free(type, kmem_classes[b].kc_size);
+        return;
     }
+    unsigned what = kmem_tcache_make_room(tc, b);
+    if (what & KMEM_TC_RUN_ENDED)
+        kmem_type_sample(type);
+    if (what & KMEM_TC_DRAINED)
+        kmem_type_sample_soon(type);
+    if (what & KMEM_TC_TO_SLABS)
+        kmem_reclaim_poke();
+    if (kmem_cache_push(ptr, type))
+        return;
+    /* A type counted on the slow path (a limit, or no slot). */
+    kmem_tbin_put(&tc->tc_bins[b], ptr, kmem_piece_key(ptr));
     kmem_type_count_free(type, kmem_classes[b].kc_size);
 }
 
@@ -269,9 +267,10 @@ __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *ty
         return;
     }
     /* Checked again under the arena lock: two threads freeing one block. */
-    if (kmem_arena_free_block(blk.bl_page) == 0)
+    if (kmem_arena_free_block(blk.bl_page, KMEM_KIND_LARGE) == 0)
         kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
     kmem_type_count_free(type, blk.bl_size);
+    kmem_reclaim_poke();
 }
 
 /* ---- resize --------------------------------------------------------------- */
@@ -362,13 +361,4 @@ size_t kmem_block_usable(const void *ptr, const struct kmem_type *type, const ch
     if (ptr == NULL)
         return 0;
     return classify(ptr, type, false, who).bl_size;
-}
-
-size_t kmem_reclaim_all(void)
-{
-    if (kmem_max_request() == 0)
-        return 0;
-    kmem_tcache_flush_self();
-    kmem_buckets_reclaim(); /* their pages become dirty runs, purged next */
-    return (size_t)(kmem_arena_purge_all() << KMEM_PAGE_SHIFT);
 }

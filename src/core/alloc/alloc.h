@@ -10,9 +10,6 @@
 
 #include "core/base/config.h"
 
-/* Start kmem if it has not started; false if no arena could be had. */
-bool kmem_ensure_init(void);
-
 /* Largest request that could ever be met (the arena's size). 0 before init. */
 size_t kmem_max_request(void);
 
@@ -25,8 +22,7 @@ static inline void *kmem_alloc(size_t size, struct kmem_type *type, int flags,
                                const char *who)
 {
     void *p;
-    if (size <= KMEM_MAXALLOCSAVE && !(flags & KM_ZERO) &&
-        kmem_cache_pop(kmem_bucket_index_var(size), size, type, &p))
+    if (!(flags & KM_ZERO) && kmem_cache_alloc(size, type, &p))
         return p;
     return kmem_alloc_slow(size, type, flags, who);
 }
@@ -37,7 +33,9 @@ static inline void kmem_dealloc(void *ptr, struct kmem_type *type, const char *w
     if (!kmem_cache_push(ptr, type))
         kmem_dealloc_slow(ptr, type, who);
 }
-/* align: a power of two. Small pieces come from a bucket whose size is a
+
+/* align: a power of two (up to KMEM_MINALLOC, any request is aligned
+ * already: kmem_alloc). Small pieces come from a bucket whose size is a
  * multiple of align; larger alignments take whole pages. */
 void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int flags,
                          const char *who);
@@ -45,8 +43,5 @@ void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
                   const char *who);
 /* Usable size of a live block; aborts for a pointer that is not one. */
 size_t kmem_block_usable(const void *ptr, const struct kmem_type *type, const char *who);
-
-/* Give back everything free now (see kmem_trim). */
-size_t kmem_reclaim_all(void);
 
 #endif /* KMEM_ALLOC_H */

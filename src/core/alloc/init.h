@@ -1,6 +1,6 @@
 /*
  * init.h — starting kmem (see init.c). kmem starts by itself on first use;
- * kmem_start lets a caller choose the arena size first.
+ * kmem_start lets a caller give options first.
  */
 #ifndef KMEM_INIT_H
 #define KMEM_INIT_H
@@ -12,7 +12,7 @@
  * KMEM_ERR_NOMEM. */
 int kmem_start(const struct kmem_options *options);
 
-/* Parse "64G", "512M", "4096": bytes, or 0 if not understood. */
-uint64_t kmem_parse_size(const char *text);
+/* Start kmem if it has not started; false if no arena could be had. */
+bool kmem_ensure_init(void);
 
 #endif /* KMEM_INIT_H */

@@ -6,15 +6,19 @@
  * paths could notice that its free memory has gone idle. Why not always:
  * a second thread makes every program multi-threaded (glibc's stdio then
  * takes locks it skips in single-threaded programs), so by default it
- * starts only once the process holds kmem_tune.tu_start_pages of idle
- * memory.
+ * starts only once the process holds kmem_settings.st_start_pages of idle
+ * memory (KMEM_BACKGROUND=on starts it at once).
+ *
+ * The layers below never call up here: the allocator pokes the reclaimer
+ * after the calls that can leave memory idle return.
  */
 #include "core/alloc/reclaim.h"
 
-#include "platform/platform.h"
+#include "core/alloc/settings.h"
 #include "core/arena/arena.h"
 #include "core/bucket/bucket.h"
-#include "core/alloc/tune.h"
+#include "core/tcache/tcache.h"
+#include "platform/platform.h"
 
 #define BG_IDLE    0 /* not started; may start */
 #define BG_RUNNING 1
@@ -26,7 +30,7 @@ static void background(void *arg)
 {
     (void)arg;
     for (;;) {
-        kmem_os_sleep_ms(kmem_tune.tu_tick_ms);
+        kmem_os_sleep_ms(kmem_settings.st_tick_ms);
         kmem_reclaim_pass();
     }
 }
@@ -43,9 +47,9 @@ static void start(void)
 
 void kmem_reclaim_start(void)
 {
-    if (kmem_tune.tu_background == KMEM_BACKGROUND_OFF)
+    if (kmem_settings.st_background == KMEM_BACKGROUND_OFF)
         __atomic_store_n(&bg_state, BG_NEVER, __ATOMIC_RELAXED);
-    else if (kmem_tune.tu_background == KMEM_BACKGROUND_ON)
+    else if (kmem_settings.st_background == KMEM_BACKGROUND_ON)
         start();
 }
 
@@ -54,7 +58,7 @@ void kmem_reclaim_poke(void)
     if (__atomic_load_n(&bg_state, __ATOMIC_RELAXED) != BG_IDLE)
         return;
     uint64_t idle = kmem_arena_dirty_pages() + kmem_buckets_empty_pages();
-    if (idle > kmem_tune.tu_start_pages)
+    if (idle > kmem_settings.st_start_pages)
         start();
 }
 
@@ -70,4 +74,13 @@ void kmem_reclaim_fork(enum kmem_fork_phase phase)
     if (phase == KMEM_FORK_CHILD &&
         __atomic_load_n(&bg_state, __ATOMIC_RELAXED) == BG_RUNNING)
         __atomic_store_n(&bg_state, BG_IDLE, __ATOMIC_RELAXED);
+}
+
+size_t kmem_reclaim_all(void)
+{
+    if (kmem_arena.ka_npages == 0)
+        return 0; /* not started */
+    (void)kmem_tcache_flush(kmem_tcache_self()); /* purged below */
+    kmem_buckets_reclaim(); /* their pages become dirty runs, purged next */
+    return (size_t)(kmem_arena_purge_all() << KMEM_PAGE_SHIFT);
 }

@@ -64,20 +64,20 @@ int kmem_check_all(void)
     kmem_collect_arena(&as);
     uint64_t memuse, requested, rounded;
     kmem_types_totals(&memuse, &requested, &rounded);
-    if (memuse != as.small_inuse + as.large_inuse) {
+    /* sum over types of memuse == small_inuse + large_inuse + internal */
+    uint64_t held = as.small_inuse + as.large_inuse + as.internal;
+    if (memuse != held) {
         if (kmem_tcache_lost_at_fork() == 0) {
-            kmem_complain("types' memory in use differs from buckets + large blocks",
-                          memuse, as.small_inuse + as.large_inuse);
+            kmem_complain("types' memory in use differs from buckets + large blocks + "
+                          "kmem's own", memuse, held);
             bad++;
         } else {
             /* Not a failure: see kmem_tcache_lost_at_fork. */
-            kmem_complain("types' memory in use differs from buckets + large blocks by "
-                          "what other threads had in flight when this process was forked "
-                          "(threads lost, bytes)",
+            kmem_complain("types' memory in use differs from buckets + large blocks + "
+                          "kmem's own by what other threads had in flight when this "
+                          "process was forked (threads lost, bytes)",
                           kmem_tcache_lost_at_fork(),
-                          memuse > as.small_inuse + as.large_inuse
-                              ? memuse - as.small_inuse - as.large_inuse
-                              : as.small_inuse + as.large_inuse - memuse);
+                          memuse > held ? memuse - held : held - memuse);
         }
     }
     return bad;

@@ -22,8 +22,6 @@
 
 #include "platform/platform.h"
 #include "core/base/diag.h"
-#include "core/alloc/reclaim.h"
-#include "core/alloc/tune.h"
 
 struct kmem_arena kmem_arena;
 #define A kmem_arena
@@ -126,7 +124,7 @@ static void age_backdate(uint32_t id)
 {
     age_remove(id);
     struct kmem_run *r = run(id);
-    r->rn_stamp = now_ms() - __atomic_load_n(&kmem_tune.tu_decay_ms, __ATOMIC_RELAXED);
+    r->rn_stamp = now_ms() - KMEM_RELAXED_LOAD(A.ka_decay_ms);
     r->rn_older = 0;
     r->rn_newer = A.ka_dirty_oldest;
     if (A.ka_dirty_oldest != 0)
@@ -242,6 +240,7 @@ bool kmem_arena_init(void *base, size_t size)
                                               (size_t)npages * KMEM_PAGE_SIZE };
     A.ka_commit_calls = 1;
     A.ka_zeroes = kmem_os_decommit_zeroes();
+    A.ka_decay_ms = KMEM_DIRTY_DECAY_MS;
 
     /* The whole arena starts as one clean run. */
     uint32_t id = record_take();
@@ -375,10 +374,11 @@ static void ensure_records(uint32_t n)
 
 static uint64_t dirty_limit(void)
 {
-    if (kmem_tune.tu_dirty_max != 0)
-        return kmem_tune.tu_dirty_max;
+    if (A.ka_dirty_max != 0)
+        return A.ka_dirty_max;
     uint64_t floor = KMEM_DIRTY_MIN_BYTES >> KMEM_PAGE_SHIFT;
-    uint64_t share = (A.ka_large_pages + A.ka_slab_pages) / KMEM_DIRTY_FRACTION;
+    uint64_t share = (A.ka_large_pages + A.ka_slab_pages + A.ka_internal_pages) /
+                     KMEM_DIRTY_FRACTION;
     return share > floor ? share : floor;
 }
 
@@ -390,8 +390,7 @@ static void enforce_dirty_limit(void)
     uint32_t now = now_ms();
     while (A.ka_dirty_oldest != 0 &&
            (A.ka_free_pages[KMEM_RUN_DIRTY] > limit ||
-            now - run(A.ka_dirty_oldest)->rn_stamp >=
-                __atomic_load_n(&kmem_tune.tu_decay_ms, __ATOMIC_RELAXED)))
+            now - run(A.ka_dirty_oldest)->rn_stamp >= KMEM_RELAXED_LOAD(A.ka_decay_ms)))
         purge_run(A.ka_dirty_oldest);
 }
 
@@ -442,13 +441,16 @@ static uint32_t take_from_run(uint32_t id, uint32_t npages)
     return page;
 }
 
-static void account_alloc(uint8_t kind, uint32_t npages)
+/* Count pages taken (+) or given back (-) by what they held. */
+static void account(uint8_t kind, uint32_t npages, int sign)
 {
     if (kind == KMEM_KIND_LARGE) {
-        A.ka_large_pages += npages;
-        A.ka_large_blocks++;
+        A.ka_large_pages += (uint64_t)(int64_t)sign * npages;
+        A.ka_large_blocks += (uint64_t)(int64_t)sign;
+    } else if (kind == KMEM_KIND_INTERNAL) {
+        A.ka_internal_pages += (uint64_t)(int64_t)sign * npages;
     } else {
-        A.ka_slab_pages += npages;
+        A.ka_slab_pages += (uint64_t)(int64_t)sign * npages;
     }
 }
 
@@ -457,12 +459,20 @@ static bool over_cap(uint64_t more)
 {
     if (A.ka_cap_pages == 0)
         return false;
-    uint64_t held = A.ka_large_pages + A.ka_slab_pages + A.ka_free_pages[KMEM_RUN_DIRTY];
+    uint64_t used = A.ka_large_pages + A.ka_slab_pages + A.ka_internal_pages;
+    uint64_t held = used + A.ka_free_pages[KMEM_RUN_DIRTY];
     if (held + more > A.ka_cap_pages) {
         purge_all_locked();
-        held = A.ka_large_pages + A.ka_slab_pages;
+        held = used;
     }
     return held + more > A.ka_cap_pages;
+}
+
+void kmem_arena_set_decay(uint32_t ms, uint64_t dirty_max_pages)
+{
+    KMEM_RELAXED_STORE(A.ka_decay_ms, ms != 0 ? ms : 1);
+    if (dirty_max_pages != UINT64_MAX)
+        A.ka_dirty_max = dirty_max_pages;
 }
 
 void kmem_arena_set_cap(uint64_t bytes)
@@ -525,7 +535,7 @@ uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_pag
     uint32_t after = (uint32_t)(page + want) - (start + npages);
     if (after > 0)
         insert_free(start + npages, after, state, 0);
-    account_alloc(head.ku_kind, npages);
+    account(head.ku_kind, npages, +1);
     kmem_lock_release(&A.ka_lock);
     *zeroed = state == KMEM_RUN_CLEAN && A.ka_zeroes;
     return start;
@@ -533,12 +543,7 @@ uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_pag
 
 void kmem_arena_free_locked(uint32_t page, uint32_t npages)
 {
-    if (A.ka_pages[page].ku_kind == KMEM_KIND_LARGE) {
-        A.ka_large_pages -= npages;
-        A.ka_large_blocks--;
-    } else {
-        A.ka_slab_pages -= npages;
-    }
+    account(A.ka_pages[page].ku_kind, npages, -1);
     ensure_records(1); /* the pages stay marked in use if it drops the lock */
     insert_free(page, npages, KMEM_RUN_DIRTY, 0);
     enforce_dirty_limit();
@@ -557,15 +562,14 @@ void kmem_arena_free_slabs(const uint32_t *first, uint32_t count, uint32_t npage
     kmem_lock_release(&A.ka_lock);
 }
 
-uint32_t kmem_arena_free_block(uint32_t page)
+uint32_t kmem_arena_free_block(uint32_t page, uint8_t kind)
 {
     kmem_lock_acquire(&A.ka_lock);
     struct kmem_page *d = &A.ka_pages[page];
-    uint32_t npages = d->ku_kind == KMEM_KIND_LARGE ? d->ku_word : 0;
+    uint32_t npages = d->ku_kind == kind ? d->ku_word : 0;
     if (npages != 0)
         kmem_arena_free_locked(page, npages);
     kmem_lock_release(&A.ka_lock);
-    kmem_reclaim_poke();
     return npages;
 }
 
@@ -640,7 +644,8 @@ void kmem_arena_read_stats(struct kmem_arena_stats *out)
     out->decommit_calls = A.ka_decommit_calls;
     out->decommit_bytes = A.ka_decommit_bytes;
     out->commit_calls = A.ka_commit_calls;
-    out->required = out->slab_bytes + out->large_inuse + out->dirty_free;
+    out->internal = A.ka_internal_pages << KMEM_PAGE_SHIFT;
+    out->required = out->slab_bytes + out->large_inuse + out->internal + out->dirty_free;
     kmem_lock_release(&A.ka_lock);
 }
 
@@ -682,7 +687,7 @@ static int check_free_run(uint32_t page, uint32_t *len)
 int kmem_arena_check(void)
 {
     int bad = 0;
-    uint64_t free_pages[2] = { 0, 0 }, large = 0, blocks = 0, slab = 0, runs = 0;
+    uint64_t free_pages[2] = { 0, 0 }, large = 0, blocks = 0, slab = 0, runs = 0, internal = 0;
     uint64_t busy = 0, busy_runs = 0;
     kmem_lock_acquire(&A.ka_lock);
     uint32_t page = 0;
@@ -701,11 +706,14 @@ int kmem_arena_check(void)
             prev_state = s;
             free_pages[s] += len;
             runs++;
-        } else if (d->ku_kind == KMEM_KIND_LARGE || kmem_kind_is_slab(d->ku_kind)) {
+        } else if (d->ku_kind == KMEM_KIND_LARGE || d->ku_kind == KMEM_KIND_INTERNAL ||
+                   kmem_kind_is_slab(d->ku_kind)) {
             bool is_large = d->ku_kind == KMEM_KIND_LARGE;
-            uint8_t tail = is_large ? KMEM_KIND_LARGE_TAIL
-                                    : (uint8_t)(KMEM_KIND_SLAB_TAIL + d->ku_kind);
-            if (is_large)
+            bool is_internal = d->ku_kind == KMEM_KIND_INTERNAL;
+            uint8_t tail = is_large      ? KMEM_KIND_LARGE_TAIL
+                           : is_internal ? KMEM_KIND_INTERNAL_TAIL
+                                         : (uint8_t)(KMEM_KIND_SLAB_TAIL + d->ku_kind);
+            if (is_large || is_internal)
                 len = d->ku_word;
             else
                 while (page + len < A.ka_npages && d[len].ku_kind == tail &&
@@ -723,6 +731,8 @@ int kmem_arena_check(void)
             if (is_large) {
                 large += len;
                 blocks++;
+            } else if (is_internal) {
+                internal += len;
             } else {
                 slab += len;
             }
@@ -752,6 +762,8 @@ int kmem_arena_check(void)
             bad += check_fail("arena: large page count", large, A.ka_large_pages);
         if (slab != A.ka_slab_pages)
             bad += check_fail("arena: slab page count", slab, A.ka_slab_pages);
+        if (internal != A.ka_internal_pages)
+            bad += check_fail("arena: kmem's own page count", internal, A.ka_internal_pages);
         if (runs + busy_runs != A.ka_runs_live || busy != A.ka_busy_pages ||
             busy_runs != A.ka_busy_runs)
             bad += check_fail("arena: run count", runs + busy_runs, A.ka_runs_live);

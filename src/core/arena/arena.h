@@ -65,6 +65,7 @@ struct kmem_arena {
     uint64_t ka_large_pages;    /* [L] pages of live large blocks */
     uint64_t ka_large_blocks;   /* [L] live large blocks */
     uint64_t ka_slab_pages;     /* [L] pages cut into pieces */
+    uint64_t ka_internal_pages; /* [L] kmem's own pages (thread caches' blocks) */
     uint64_t ka_runs_live;      /* [L] run records in use */
     uint32_t ka_runs_unused;    /* [L] records on the unused list */
     uint32_t ka_busy_runs;      /* [L] runs being given back (lock dropped) */
@@ -73,6 +74,9 @@ struct kmem_arena {
     uint64_t ka_decommit_bytes; /* [L] */
     uint64_t ka_commit_calls;   /* [L] */
     uint64_t ka_cap_pages;      /* [L] most pages held (KMEM_LIMIT); 0: none */
+    uint32_t ka_decay_ms;       /* [A] dirty runs unused this long go back */
+    uint64_t ka_dirty_max;      /* [I] most dirty pages kept; 0: the larger of
+                                   KMEM_DIRTY_MIN_BYTES and the pages in use */
     bool ka_zeroes;             /* [I] decommitted pages read as zero */
 };
 
@@ -110,14 +114,18 @@ static inline uint32_t kmem_page_index(const void *ptr)
 uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_page head,
                           uint8_t tail_kind, bool *zeroed);
 
+/* How long dirty runs may stay unused before they go back (ms, at least
+ * 1), and the most dirty pages kept (0: derived; UINT64_MAX: unchanged). */
+void kmem_arena_set_decay(uint32_t ms, uint64_t dirty_max_pages);
+
 /* Cap the pages kmem holds (in use plus free pages kept resident); 0 for
  * none. */
 void kmem_arena_set_cap(uint64_t bytes);
 
-/* Free the large block whose first page is `page`, checking under the lock
- * that it is one. Returns its page count, or 0 if `page` is not the first
- * page of a live large block. */
-uint32_t kmem_arena_free_block(uint32_t page);
+/* Free the block of `kind` (KMEM_KIND_LARGE or KMEM_KIND_INTERNAL) whose
+ * first page is `page`, checking under the lock that it is one. Returns
+ * its page count, or 0 if `page` is not the first page of such a block. */
+uint32_t kmem_arena_free_block(uint32_t page, uint8_t kind);
 
 /* Give pages [page, page+npages) back; they become a dirty free run.
  * Arena lock held. */

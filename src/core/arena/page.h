@@ -16,6 +16,9 @@
  *                            record; every other page: 0
  *   KMEM_KIND_BUSY           first and last page of a free run being given
  *                            back to the system: its page count
+ *   KMEM_KIND_INTERNAL       kmem's own memory (a thread cache's block):
+ *                            its page count; never a block to free
+ *   KMEM_KIND_INTERNAL_TAIL  pages back to its first page
  *
  * Invariant: every page of the arena has exactly one of these meanings at
  * any time the arena lock is free, so a descriptor alone tells whether a
@@ -31,6 +34,8 @@
 #define KMEM_KIND_LARGE      0xF1
 #define KMEM_KIND_LARGE_TAIL 0xF2
 #define KMEM_KIND_BUSY       0xF3
+#define KMEM_KIND_INTERNAL      0xF4
+#define KMEM_KIND_INTERNAL_TAIL 0xF5
 
 _Static_assert(sizeof(struct kmem_page) == 8, "8 bytes of descriptor per page");
 _Static_assert(KMEM_NBUCKETS < KMEM_KIND_SLAB_TAIL, "bucket indices fit below the kinds");

@@ -1,16 +1,9 @@
 /*
- * lock.c — the contended half of kmem_lock (see lock.h), and thread ids.
+ * lock.c — the contended half of kmem_lock (see lock.h).
  */
 #include "core/base/lock.h"
 
 #include "platform/platform.h"
-
-uint32_t kmem_thread_id_slow(void)
-{
-    uint32_t id = kmem_os_thread_id();
-    KMEM_ABI(kmem_tcache).tc_tid = id;
-    return id;
-}
 
 void kmem_lock_wait(kmem_lock *lock, uint32_t self)
 {

@@ -8,7 +8,7 @@
  * Because the word names its holder from the moment it is taken, fork()
  * preparation can tell a lock held by the forking thread itself — a fork
  * from a signal handler that interrupted kmem — from one held by another
- * thread, and not wait for itself (see init.c).
+ * thread, and not wait for itself (see core/alloc/fork.c).
  */
 #ifndef KMEM_LOCK_H
 #define KMEM_LOCK_H
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/base/config.h"
+#include "platform/platform.h"
 
 typedef struct {
     uint32_t lk_word; /* [A] holder's thread id | KMEM_LOCK_WAITERS, 0 when free */
@@ -27,12 +28,10 @@ typedef struct {
 #define KMEM_LOCK_INIT    { 0, 0 }
 #define KMEM_LOCK_WAITERS 0x80000000u
 
-/* The calling thread's id (nonzero), cached in its thread cache. */
-uint32_t kmem_thread_id_slow(void);
+/* The calling thread's id (nonzero; the platform keeps it at hand). */
 static inline uint32_t kmem_thread_id(void)
 {
-    uint32_t id = KMEM_ABI(kmem_tcache).tc_tid;
-    return id != 0 ? id : kmem_thread_id_slow();
+    return kmem_os_thread_id();
 }
 
 void kmem_lock_wait(kmem_lock *lock, uint32_t self);

@@ -6,8 +6,6 @@
 #include "core/arena/arena.h"
 #include "core/base/diag.h"
 #include "core/arena/page.h"
-#include "core/alloc/reclaim.h"
-#include "core/alloc/tune.h"
 
 struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
 struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
@@ -53,7 +51,7 @@ static uint32_t slab_pages_for(uint32_t size)
     return best;
 }
 
-void kmem_buckets_init(void)
+void kmem_buckets_init(uint32_t tcache_bytes)
 {
     struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
@@ -61,7 +59,7 @@ void kmem_buckets_init(void)
         c->kc_size = (uint32_t)kmem_bucket_size(b);
         c->kc_pages = slab_pages_for(c->kc_size);
         c->kc_pieces = c->kc_pages * KMEM_PAGE_SIZE / c->kc_size;
-        uint32_t hw = kmem_tune.tu_tcache_bytes / c->kc_size;
+        uint32_t hw = tcache_bytes / c->kc_size;
         if (hw < KMEM_TCACHE_BIN_MIN)
             hw = KMEM_TCACHE_BIN_MIN;
         if (hw > KMEM_TCACHE_BIN_MAX)
@@ -117,7 +115,7 @@ static bool carve(unsigned b)
     for (uint32_t i = 0; i < c->kc_pieces; i++) {
         uintptr_t *w = (uintptr_t *)(base + (size_t)i * c->kc_size);
         w[0] = i + 1;
-        w[1] = kmem_free_key(w);
+        w[1] = kmem_piece_key(w);
     }
     struct kmem_bucket *kb = &kmem_buckets[b];
     kmem_page_of(slab)->ku_word = kb->kb_partial;
@@ -218,13 +216,12 @@ uint32_t kmem_bucket_give_locked(unsigned b, void *const *pieces, uint32_t n)
     return n - to_xfer;
 }
 
-void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
+uint32_t kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
 {
     kmem_bucket_lock(b);
     uint32_t to_slabs = kmem_bucket_give_locked(b, pieces, n);
     kmem_bucket_unlock(b);
-    if (to_slabs != 0)
-        kmem_reclaim_poke();
+    return to_slabs;
 }
 
 /* Put the transfer cache's oldest `count` pieces back on their slabs, so
@@ -348,7 +345,7 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
             for (uint32_t i = 0; i < d->ku_nfree; i++) {
                 uintptr_t *w = (uintptr_t *)(base + (size_t)idx * c->kc_size);
                 if (idx >= c->kc_pieces || (seen[idx / 64] >> (idx % 64) & 1) ||
-                    w[1] != kmem_free_key(w)) {
+                    w[1] != kmem_piece_key(w)) {
                     bad += check_fail("bucket: slab free list damaged", b, slab);
                     break;
                 }
@@ -371,7 +368,7 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
         for (uint32_t i = 0; i < kb->kb_xfer; i++) {
             uintptr_t *w = kb->kb_xfer_pieces[i];
             uint32_t page = kmem_page_index(w);
-            if (page == KMEM_NO_PAGE || w[1] != kmem_free_key(w) ||
+            if (page == KMEM_NO_PAGE || w[1] != kmem_piece_key(w) ||
                 !kmem_piece_locate(b, page, (uintptr_t)w).pp_exact) {
                 bad += check_fail("bucket: transfer cache holds a bad piece", b, i);
                 break;

@@ -22,7 +22,7 @@
  *   kb_empty == slabs on the list with ku_nfree == kc_pieces
  *
  * Every free piece, wherever it is, carries the free key in its second
- * word (kmem_free_key), which is how a double free is caught.
+ * word (kmem_piece_key), which is how a double free is caught.
  */
 #ifndef KMEM_BUCKET_H
 #define KMEM_BUCKET_H
@@ -56,13 +56,9 @@ struct kmem_bucket {
 extern struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
 extern struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
 
-static inline uintptr_t kmem_free_key(const void *piece)
-{
-    return KMEM_ABI(kmem_fastpath).fp_secret ^ (uintptr_t)piece;
-}
-
-/* Fill kmem_classes (and the fast path's tables). */
-void kmem_buckets_init(void);
+/* Fill kmem_classes (and the fast path's tables); a thread cache keeps
+ * about tcache_bytes per bucket. */
+void kmem_buckets_init(uint32_t tcache_bytes);
 
 /* The bucket's lock, for a caller that must change its own state in the
  * same step as the bucket's (a thread cache's stack pointer: fork() must
@@ -84,11 +80,11 @@ static inline void kmem_bucket_unlock(unsigned b)
 uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out);
 uint32_t kmem_bucket_take_locked(unsigned b, uint32_t n, void **out);
 
-/* Return n pieces of bucket b, each carrying the free key. _locked: the
- * caller holds the bucket lock; returns how many went back onto their
- * slabs (past the transfer cache), after which the caller pokes the
- * reclaimer once the lock is dropped. */
-void kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n);
+/* Return n pieces of bucket b, each carrying the free key. Returns how
+ * many went back onto their slabs (past the transfer cache), which may
+ * leave memory idle for the reclaimer. _locked: the caller holds the
+ * bucket lock. */
+uint32_t kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n);
 uint32_t kmem_bucket_give_locked(unsigned b, void *const *pieces, uint32_t n);
 
 /* Release every slab whose pieces are all free (after emptying the

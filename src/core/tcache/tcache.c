@@ -1,15 +1,20 @@
 /*
  * tcache.c — per-thread caches: activation, batch exchange with the
- * buckets, thread exit, and the registry readers add counters over.
+ * buckets, retirement, and the registry that readers add counters over
+ * (see tcache.h).
+ *
+ * Every exchange with a bucket moves the bin's stack pointer while the
+ * bucket's lock is held, in the same step as the bucket's own lists:
+ * fork() takes every bucket lock, so a child never finds a batch both in
+ * the bucket and in a cache (which would hand it out twice), nor in
+ * neither.
  */
 #include "core/tcache/tcache.h"
 
-#include "platform/platform.h"
-#include "core/alloc/alloc.h"
+#include "core/arena/arena.h"
+#include "core/arena/page.h"
+#include "core/base/diag.h"
 #include "core/bucket/bucket.h"
-#include "core/base/lock.h"
-#include "core/alloc/reclaim.h"
-#include "core/type/type.h"
 
 #if KMEM_THREAD_CACHE
 KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
@@ -18,12 +23,10 @@ KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
 KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 #endif
 
-/* The memory behind the caches is kmem's own, and shows as such. */
-static KMEM_TYPE_DEFINE(M_KMEM, "kmem", "kmem's own thread caches");
-
 static kmem_lock registry_lock = KMEM_LOCK_INIT;
-static struct kmem_tcache *registry;                    /* [R] live caches */
-static uint64_t retired_requests[KMEM_NBUCKETS + 1];    /* [R] from exited threads */
+static struct kmem_tcache *registry;                 /* [registry] live caches */
+static uint64_t retired_requests[KMEM_NBUCKETS + 1]; /* [registry] by bucket */
+static struct kmem_tsum retired[KMEM_TYPE_SLOTS];    /* [registry] by slot */
 static uint32_t lost_at_fork; /* caches of threads that did not survive a fork */
 
 /* The counters of a bin for a slot. */
@@ -51,81 +54,94 @@ static void registry_unlink(struct kmem_tcache *tc)
         tc->tc_next->tc_prev = tc->tc_prev;
 }
 
-/* Give every cached piece back and make the bins refuse. Each bin is
- * emptied under its bucket's lock, so that a fork() sees its pieces either
- * in the cache or in the bucket, never in both. */
-static void empty_bins(struct kmem_tcache *tc, bool restamp)
+/* Give `give` pieces from the bottom of bin b back to the bucket, keep
+ * the rest, moved down. Returns the pieces that went onto slabs. */
+static uint32_t give_bottom(struct kmem_tbin *bin, unsigned b, uint32_t give)
 {
+    uint32_t keep = (uint32_t)(bin->tb_sp - bin->tb_low) - give;
+    kmem_bucket_lock(b);
+    uint32_t to_slabs = kmem_bucket_give_locked(b, bin->tb_low, give);
+    __builtin_memmove(bin->tb_low, bin->tb_low + give, keep * sizeof(void *));
+    KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + keep);
+    kmem_bucket_unlock(b);
+    return to_slabs;
+}
+
+/* Give every cached piece back and make the bins refuse. With `restamp`
+ * (a fork child emptying a lost thread's cache), first write the free key
+ * into each piece: the thread may have stopped in a push between storing
+ * the piece and writing its key. */
+static bool empty_bins(struct kmem_tcache *tc, bool restamp)
+{
+    bool to_slabs = false;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        if (bin->tb_sp != bin->tb_low) {
-            uint32_t n = (uint32_t)(bin->tb_sp - bin->tb_low);
-            /* In a fork child, the cache of a thread that did not survive
-             * may have been stopped in a push between storing the piece
-             * and writing its free key. */
-            if (restamp)
-                for (uint32_t i = 0; i < n; i++)
-                    ((uintptr_t *)bin->tb_low[i])[1] = kmem_free_key(bin->tb_low[i]);
-            kmem_bucket_lock(b);
-            uint32_t to_slabs = kmem_bucket_give_locked(b, bin->tb_low, n);
-            KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low);
-            kmem_bucket_unlock(b);
-            if (to_slabs != 0)
-                kmem_reclaim_poke();
-        }
+        uint32_t n = (uint32_t)(bin->tb_sp - bin->tb_low);
+        if (restamp)
+            for (uint32_t i = 0; i < n; i++)
+                ((uintptr_t *)bin->tb_low[i])[1] = kmem_piece_key(bin->tb_low[i]);
+        if (n != 0 && give_bottom(bin, b, n) != 0)
+            to_slabs = true;
         KMEM_RELAXED_STORE(bin->tb_sp, NULL);
         bin->tb_low = NULL;
         bin->tb_limit = NULL;
         /* tb_counts stays, for retire_locked; the block goes after it. */
     }
+    return to_slabs;
 }
 
-/* Fold a cache's counters into the shared ones and forget it. Registry
- * lock held; the bins are already empty. */
+/* Fold a cache's counters into the retired totals and forget it.
+ * Registry lock held; the bins are already empty. */
 static void retire_locked(struct kmem_tcache *tc)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++)
-            retired_requests[b] += count_of(tc, b, slot)->tn_allocs;
-    kmem_types_absorb(tc);
+        for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++) {
+            struct kmem_tcount *c = count_of(tc, b, slot);
+            struct kmem_tsum *r = &retired[slot];
+            uint64_t size = kmem_classes[b].kc_size;
+            retired_requests[b] += c->tn_allocs;
+            r->calls += c->tn_allocs;
+            r->frees += c->tn_frees;
+            r->alloc_bytes += c->tn_allocs * size;
+            r->free_bytes += c->tn_frees * size;
+            r->req_bytes += c->tn_req_bytes;
+        }
     registry_unlink(tc);
 }
 
-static void tcache_exit(void *arg)
+/* Give a retired cache's block back to the arena. */
+static size_t free_block(struct kmem_tcache *tc)
 {
-    struct kmem_tcache *tc = arg;
-    if (tc->tc_state != KMEM_TC_ACTIVE)
-        return;
-    tc->tc_state = KMEM_TC_SETUP; /* from here on, requests go around it */
-    empty_bins(tc, false);
-    kmem_lock_acquire(&registry_lock);
-    retire_locked(tc);
-    kmem_lock_release(&registry_lock);
-    kmem_dealloc(tc->tc_block, M_KMEM, "kmem thread exit");
+    size_t bytes = (size_t)tc->tc_block_pages << KMEM_PAGE_SHIFT;
+    uint32_t page = kmem_page_index(tc->tc_block);
+    if (page == KMEM_NO_PAGE || kmem_arena_free_block(page, KMEM_KIND_INTERNAL) == 0)
+        kmem_panic("a thread cache's block is not kmem's own pages");
     tc->tc_block = NULL;
-    tc->tc_state = KMEM_TC_DEAD;
+    return bytes;
 }
 
-struct kmem_tcache *kmem_tcache_get(void)
+size_t kmem_tcache_activate(struct kmem_tcache *tc, size_t *needed)
 {
-    struct kmem_tcache *tc = kmem_tcache_self();
-    if (tc->tc_state == KMEM_TC_ACTIVE)
-        return tc;
     if (!KMEM_THREAD_CACHE || tc->tc_state != KMEM_TC_NEW)
-        return NULL;
-    tc->tc_state = KMEM_TC_SETUP; /* its own requests below go around it */
+        return 0;
     size_t row = KMEM_TYPE_SLOTS * sizeof(struct kmem_tcount);
     size_t counts = KMEM_NBUCKETS * row, stacks = 0;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
         stacks += kmem_classes[b].kc_highwat * sizeof(void *);
-    char *block = kmem_alloc(counts + stacks, M_KMEM, KM_NOWAIT | KM_ZERO, "kmem thread cache");
-    if (block == NULL) {
+    *needed = counts + stacks;
+    uint32_t npages = (uint32_t)((counts + stacks + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
+    struct kmem_page head = { KMEM_KIND_INTERNAL, 0, 0, npages };
+    bool zeroed = false;
+    uint32_t page = kmem_arena_alloc(npages, 1, head, KMEM_KIND_INTERNAL_TAIL, &zeroed);
+    if (page == KMEM_NO_PAGE) {
         tc->tc_state = KMEM_TC_DEAD;
-        return NULL;
+        return 0;
     }
-    /* This may allocate (a C library's key storage). */
-    (void)kmem_os_at_thread_exit(tcache_exit, tc);
+    char *block = kmem_page_addr(page);
+    if (!zeroed)
+        __builtin_memset(block, 0, counts); /* the counters start at 0 */
     tc->tc_block = block;
+    tc->tc_block_pages = npages;
     void **stack = (void **)(block + counts);
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
@@ -139,13 +155,24 @@ struct kmem_tcache *kmem_tcache_get(void)
     registry_link(tc);
     kmem_lock_release(&registry_lock);
     tc->tc_state = KMEM_TC_ACTIVE;
-    return tc;
+    return (size_t)npages << KMEM_PAGE_SHIFT;
 }
 
-/* Refill and drain change the bin's stack pointer under the bucket's
- * lock, in the same step as the bucket: fork() takes every bucket lock, so
- * a child never finds a batch both in the bucket and in a cache (which
- * would hand it out twice), nor in neither. */
+size_t kmem_tcache_retire(struct kmem_tcache *tc, bool *to_slabs)
+{
+    *to_slabs = false;
+    if (tc->tc_state != KMEM_TC_ACTIVE)
+        return 0;
+    tc->tc_state = KMEM_TC_SETUP; /* from here on, requests go around it */
+    *to_slabs = empty_bins(tc, false);
+    kmem_lock_acquire(&registry_lock);
+    retire_locked(tc);
+    kmem_lock_release(&registry_lock);
+    size_t bytes = free_block(tc);
+    tc->tc_state = KMEM_TC_DEAD;
+    return bytes;
+}
+
 bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b)
 {
     struct kmem_tbin *bin = &tc->tc_bins[b];
@@ -157,31 +184,43 @@ bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b)
     return n != 0;
 }
 
-void kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep)
+bool kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep)
 {
     struct kmem_tbin *bin = &tc->tc_bins[b];
     uint32_t count = (uint32_t)(bin->tb_sp - bin->tb_low);
     if (count <= keep)
-        return;
+        return false;
     /* The oldest pieces (at the bottom) go; the most recently freed, warm
      * ones stay. */
-    uint32_t give = count - keep;
-    kmem_bucket_lock(b);
-    uint32_t to_slabs = kmem_bucket_give_locked(b, bin->tb_low, give);
-    __builtin_memmove(bin->tb_low, bin->tb_low + give, keep * sizeof(void *));
-    KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + keep);
-    kmem_bucket_unlock(b);
-    if (to_slabs != 0)
-        kmem_reclaim_poke();
+    return give_bottom(bin, b, count - keep) != 0;
 }
 
-void kmem_tcache_flush_self(void)
+unsigned kmem_tcache_make_room(struct kmem_tcache *tc, unsigned b)
 {
-    struct kmem_tcache *tc = kmem_tcache_self();
+    struct kmem_tbin *bin = &tc->tc_bins[b];
+    void **end = kmem_tbin_end(bin, b);
+    unsigned what = 0;
+    if (bin->tb_limit != end) {
+        bin->tb_limit = end;
+        what |= KMEM_TC_RUN_ENDED;
+    }
+    if (bin->tb_sp == end) {
+        what |= KMEM_TC_DRAINED;
+        if (kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2))
+            what |= KMEM_TC_TO_SLABS;
+    }
+    return what;
+}
+
+bool kmem_tcache_flush(struct kmem_tcache *tc)
+{
+    bool to_slabs = false;
     if (tc->tc_state != KMEM_TC_ACTIVE)
-        return;
+        return false;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        kmem_tcache_drain(tc, b, 0);
+        if (kmem_tcache_drain(tc, b, 0))
+            to_slabs = true;
+    return to_slabs;
 }
 
 bool kmem_tcache_registry_lock(bool try)
@@ -199,6 +238,8 @@ void kmem_tcache_registry_unlock(void)
 
 void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum)
 {
+    sum->frees += retired[slot].frees;
+    sum->free_bytes += retired[slot].free_bytes;
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             /* Acquire: the allocations read after this are at least as new. */
@@ -210,6 +251,9 @@ void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum)
 
 void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum)
 {
+    sum->calls += retired[slot].calls;
+    sum->alloc_bytes += retired[slot].alloc_bytes;
+    sum->req_bytes += retired[slot].req_bytes;
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             const struct kmem_tcount *c = count_of(tc, b, slot);
@@ -237,30 +281,34 @@ void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
     kmem_lock_release(&registry_lock);
 }
 
-uint32_t kmem_tcache_lost_at_fork(void)
-{
-    return lost_at_fork;
-}
-
 void kmem_tcache_fork(enum kmem_fork_phase phase)
 {
     kmem_lock_fork(&registry_lock, phase);
-    if (phase != KMEM_FORK_CHILD)
-        return;
-    /* Only the forking thread lives on, under a new id; the others' caches
-     * are still in memory (the child has a copy of it) and go back to the
-     * buckets. */
+}
+
+uint32_t kmem_tcache_retire_lost(size_t *bytes)
+{
+    /* Only the forking thread lives on; the others' caches are still in
+     * memory (the child has a copy of it) and go back. */
     struct kmem_tcache *self = kmem_tcache_self();
-    self->tc_tid = 0;
+    uint32_t lost = 0;
+    *bytes = 0;
     struct kmem_tcache *tc = registry;
     while (tc != NULL) {
         struct kmem_tcache *next = tc->tc_next;
         if (tc != self) {
-            lost_at_fork++;
+            lost++;
             empty_bins(tc, true);
             retire_locked(tc);
-            kmem_dealloc(tc->tc_block, M_KMEM, "kmem fork");
+            *bytes += free_block(tc);
         }
         tc = next;
     }
+    lost_at_fork += lost;
+    return lost;
+}
+
+uint32_t kmem_tcache_lost_at_fork(void)
+{
+    return lost_at_fork;
 }

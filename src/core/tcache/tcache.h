@@ -4,29 +4,34 @@
  * Each thread has one bin per bucket: a stack of free pieces, at most
  * kc_highwat of them. A malloc that finds its bin non-empty and a free that
  * finds room touch only the thread's own memory (kmem_cache_pop/push in
- * kmem_fastpath.h). An empty bin takes kc_batch pieces from the bucket in
- * one locked exchange; a full bin gives its oldest half back. So a thread
- * that stops allocating holds at most sum(kc_highwat * kc_size) bytes in
- * its cache: 896 KiB with four classes per doubling, 252 KiB with the 1988
- * buckets (KMEM_TCACHE_BYTES scales it); when it exits, its cache goes back
- * to the buckets.
+ * include/kmem_fastpath.h, the one definition of pop and push). An empty
+ * bin takes kc_batch pieces from the bucket in one locked exchange; a full
+ * bin gives its oldest half back. So a thread that stops allocating holds
+ * at most sum(kc_highwat * kc_size) bytes in its cache: 896 KiB with four
+ * classes per doubling, 252 KiB with the 1988 buckets (KMEM_TCACHE_BYTES
+ * scales it); when it exits, its cache goes back to the buckets.
  *
- * The cache also counts, per type slot and bucket, the allocations and
- * frees it served (tc_counts), and the bytes requested per slot (tc_req);
- * readers add them up under the registry lock. The stacks and the counters
- * live in one block (tc_block) that kmem allocates for itself, under the
- * type "kmem", when the thread first allocates.
+ * The cache also counts, per type slot and bucket, the allocations, frees
+ * and requested bytes it served (struct kmem_tcount, tb_counts). Slots are
+ * numbers the type layer hands out; this layer knows nothing of types.
+ * When a cache retires, its counts are folded into per-slot totals kept
+ * here, so that a slot's figure is always
  *
- * States (tc_state): NEW, never used; ACTIVE; SETUP, being activated or
- * torn down (its own requests go around it); DEAD, the thread has exited
- * or the block could not be had (requests go around it).
+ *     retired[slot] + sum over live caches of their counts in slot.
+ *
+ * The stacks and counters live in one block of whole pages taken from the
+ * arena (page kind KMEM_KIND_INTERNAL: never a block a program may free).
+ *
+ * States (tc_state): NEW, never used; ACTIVE; SETUP, being torn down (its
+ * own requests go around it); DEAD, the thread has exited or the block
+ * could not be had (requests go around it).
  */
 #ifndef KMEM_TCACHE_H
 #define KMEM_TCACHE_H
 
-#include "core/bucket/bucket.h"
 #include "core/base/config.h"
 #include "core/base/lock.h"
+#include "core/bucket/bucket.h"
 
 #define KMEM_TC_NEW    0
 #define KMEM_TC_ACTIVE 1
@@ -50,21 +55,42 @@ static inline void **kmem_tbin_end(const struct kmem_tbin *bin, unsigned b)
     return bin->tb_low + kmem_classes[b].kc_highwat;
 }
 
-/* The calling thread's cache if it can be used, activating it on first
- * use; NULL if it cannot (being set up, or after thread exit). */
-struct kmem_tcache *kmem_tcache_get(void);
+/* Set up the calling thread's cache (state NEW): its block from the arena,
+ * and it joins the registry. Returns the bytes the block takes (whole
+ * pages; *needed: the bytes of stacks and counters in it), or 0 when it
+ * cannot be had: the cache is then DEAD. */
+size_t kmem_tcache_activate(struct kmem_tcache *tc, size_t *needed);
+
+/* The thread of an ACTIVE cache exits: its pieces go back to the buckets,
+ * its counts into the retired totals, its block back to the arena; DEAD
+ * after. Returns the bytes of the block (0 if the cache was not active).
+ * *to_slabs: whether pieces went back onto slabs (idle memory). */
+size_t kmem_tcache_retire(struct kmem_tcache *tc, bool *to_slabs);
 
 /* Fill bin b of tc (empty) from its bucket. Returns false if the arena is
  * out of pages. */
 bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b);
 
-/* Give bin b's pieces beyond the `keep` most recently freed back. */
-void kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep);
+/* Give bin b's pieces beyond the `keep` most recently freed back. Returns
+ * whether some went back onto slabs. */
+bool kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep);
 
-/* Give all of the calling thread's cached pieces back. */
-void kmem_tcache_flush_self(void);
+/* What making room for a free did (kmem_tcache_make_room). */
+#define KMEM_TC_RUN_ENDED 0x1 /* the first free after a refill: the end of a
+                                 run of allocations, where a type's use may
+                                 have peaked */
+#define KMEM_TC_DRAINED   0x2 /* the bin was full and gave half back */
+#define KMEM_TC_TO_SLABS  0x4 /* ... and some went onto slabs */
 
-/* A type's figures as counted by thread caches. */
+/* A free that kmem_cache_push could not take for bucket b: restore the
+ * bin's limit after a refill, and drain a full bin, so that the push can
+ * go ahead. Returns KMEM_TC_* bits for the caller to act on. */
+unsigned kmem_tcache_make_room(struct kmem_tcache *tc, unsigned b);
+
+/* Give all of the cache's pieces back; true if some went onto slabs. */
+bool kmem_tcache_flush(struct kmem_tcache *tc);
+
+/* A slot's figures as counted by thread caches. */
 struct kmem_tsum {
     uint64_t calls, frees;
     uint64_t alloc_bytes, free_bytes; /* rounded sizes */
@@ -72,28 +98,36 @@ struct kmem_tsum {
 };
 
 /* The registry lock keeps caches from retiring (folding their counters
- * into the types') while a reader adds them up. With `try`, give up
- * (returning false) rather than wait. */
+ * into the retired totals) while a reader adds them up. With `try`, give
+ * up (returning false) rather than wait. */
 bool kmem_tcache_registry_lock(bool try);
 void kmem_tcache_registry_unlock(void);
 
-/* Registry lock held: add every live cache's frees (calls) of `slot`. */
+/* Registry lock held: add the frees (then, separately, the allocations)
+ * counted in `slot`, by live caches and retired ones. A reader takes the
+ * frees first: a block's allocation is counted before its free, so every
+ * free it sees has its allocation seen too. */
 void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum);
 void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum);
 
 /* Per bucket: pieces held by caches, and requests they served (live caches
- * plus those folded in from exited threads). */
+ * plus those retired). */
 void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
                           uint64_t requests[KMEM_NBUCKETS + 1]);
 
-/* Around fork(): the registry lock; in the child, the caches of threads
- * that did not survive the fork go back to the buckets. */
+/* Around fork(): the registry lock. */
 void kmem_tcache_fork(enum kmem_fork_phase phase);
 
-/* Threads whose caches a fork child inherited without the threads. Each
- * may have been in the middle of an operation that no lock covers (a pop
- * or push and its counting, a large block and its type's count), so the
- * child's statistics can be off by what they had in flight. */
+/* In a fork child, after kmem_tcache_fork(KMEM_FORK_CHILD): retire the
+ * caches of the threads that did not survive the fork (their memory is
+ * still there, a copy of the parent's). Returns how many; *bytes: their
+ * blocks' bytes in all. */
+uint32_t kmem_tcache_retire_lost(size_t *bytes);
+
+/* Threads whose caches this process inherited without the threads, at
+ * forks. Each may have been in the middle of an operation that no lock
+ * covers (a pop or push and its counting, a large block and its type's
+ * count), so the statistics can be off by what they had in flight. */
 uint32_t kmem_tcache_lost_at_fork(void);
 
 #endif /* KMEM_TCACHE_H */

@@ -225,27 +225,6 @@ void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc)
     wake_waiters(type);
 }
 
-void kmem_types_absorb(struct kmem_tcache *tc)
-{
-    for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++) {
-        struct kmem_type *type = __atomic_load_n(&slot_type[slot], __ATOMIC_ACQUIRE);
-        if (type == NULL)
-            continue;
-        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-            struct kmem_tcount *c = &tc->tc_bins[b].tb_counts[slot];
-            uint64_t size = kmem_bucket_size(b);
-            ADD(type->ks_calls, c->tn_allocs);
-            ADD(type->ks_frees, c->tn_frees);
-            ADD(type->ks_alloc_bytes, c->tn_allocs * size);
-            ADD(type->ks_free_bytes, c->tn_frees * size);
-            ADD(type->ks_req_bytes, c->tn_req_bytes);
-            KMEM_RELAXED_STORE(c->tn_allocs, 0);
-            KMEM_RELAXED_STORE(c->tn_frees, 0);
-            KMEM_RELAXED_STORE(c->tn_req_bytes, 0);
-        }
-    }
-}
-
 void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out)
 {
     struct kmem_tsum sum;

@@ -63,10 +63,6 @@ void kmem_type_sample(struct kmem_type *type);
  * cache's counters costs more than the exchanges that call this. */
 void kmem_type_sample_soon(struct kmem_type *type);
 
-/* A thread cache is going away: fold all its counters into the types'
- * shared ones. Registry lock held. */
-void kmem_types_absorb(struct kmem_tcache *tc);
-
 /* Current figures of a type (see kmem_type_stats in kmem.h). */
 void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out);
 

@@ -3,13 +3,12 @@
  * the core. Nothing here decides how memory is found or counted.
  */
 #include "core/alloc/alloc.h"
-#include "core/arena/arena.h"
-#include "core/base/diag.h"
 #include "core/alloc/init.h"
 #include "core/alloc/reclaim.h"
-#include "core/alloc/tune.h"
 #include "core/alloc/stats.h"
-#include "core/tcache/tcache.h"
+#include "core/alloc/threads.h"
+#include "core/arena/arena.h"
+#include "core/base/diag.h"
 #include "core/type/type.h"
 
 /* Exactly one of KM_WAITOK and KM_NOWAIT, optionally KM_ZERO; a type. */
@@ -38,8 +37,7 @@ KMEM_API void *kmem_malloc(size_t size, struct kmem_type *type, int flags)
 {
     void *p;
     /* The common case: KM_WAITOK or KM_NOWAIT alone, a small size, a hit. */
-    if ((unsigned)flags - 1u < 2u && size <= KMEM_MAXALLOCSAVE && type != NULL &&
-        kmem_cache_pop(kmem_bucket_index_var(size), size, type, &p))
+    if ((unsigned)flags - 1u < 2u && type != NULL && kmem_cache_alloc(size, type, &p))
         return p;
     return malloc_slow(size, type, flags);
 }
@@ -155,12 +153,13 @@ KMEM_API void kmem_maintain(void)
 
 KMEM_API void kmem_set_decay_ms(uint32_t ms)
 {
-    __atomic_store_n(&kmem_tune.tu_decay_ms, ms != 0 ? ms : 1, __ATOMIC_RELAXED);
+    if (kmem_ensure_init())
+        kmem_arena_set_decay(ms, UINT64_MAX);
 }
 
 KMEM_API void kmem_thread_flush(void)
 {
-    kmem_tcache_flush_self();
+    kmem_threads_flush_self();
 }
 
 KMEM_API int kmem_check(void)

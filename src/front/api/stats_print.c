@@ -3,7 +3,7 @@
  * 1988 (by bucket size, by type) and the utilization, as text or as JSON.
  * Both forms are written from the same figures, gathered first.
  */
-#include "core/alloc/alloc.h"
+#include "core/alloc/init.h"
 #include "core/alloc/stats.h"
 #include "core/type/type.h"
 #include "core/base/text.h"
@@ -136,7 +136,7 @@ struct utilization {
 
 static void utilization_of(const struct kmem_arena_stats *as, struct utilization *u)
 {
-    u->inuse = as->small_inuse + as->large_inuse;
+    u->inuse = as->small_inuse + as->large_inuse + as->internal;
     u->required = as->required;
     u->inuse_ratio = ratio(u->inuse, u->required);
     u->request_ratio = ratio(as->requested_calls, as->rounded_calls);
@@ -158,6 +158,8 @@ static void utilization_text(struct kmem_text *t, const struct kmem_arena_stats 
     kmem_text_u64(t, as->slab_bytes, 0);
     kmem_text_str(t, ", large blocks ");
     kmem_text_u64(t, as->large_inuse, 0);
+    kmem_text_str(t, ", kmem's own ");
+    kmem_text_u64(t, as->internal, 0);
     kmem_text_str(t, ", free pages kept ");
     kmem_text_u64(t, as->dirty_free, 0);
     kmem_text_str(t, "): ");
@@ -185,6 +187,8 @@ static void utilization_json(struct kmem_text *t, const struct kmem_arena_stats 
     kmem_text_u64(t, as->large_inuse, 0);
     kmem_text_str(t, ",\"large_blocks\":");
     kmem_text_u64(t, as->large_blocks, 0);
+    kmem_text_str(t, ",\"internal\":");
+    kmem_text_u64(t, as->internal, 0);
     kmem_text_str(t, ",\"dirty_free\":");
     kmem_text_u64(t, as->dirty_free, 0);
     kmem_text_str(t, ",\"clean_free\":");

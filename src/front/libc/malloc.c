@@ -20,6 +20,8 @@
 #include <stdlib.h>
 
 #include "core/alloc/alloc.h"
+#include "core/alloc/init.h"
+#include "core/alloc/reclaim.h"
 #include "core/alloc/stats.h"
 #include "front/libc/report.h"
 
@@ -29,23 +31,25 @@ KMEM_TYPE_DEFINE(M_MALLOC, "malloc", "C library malloc family");
 
 /* ---- allocation ------------------------------------------------------------ */
 
-static __attribute__((noinline)) void *malloc_slow(size_t size, size_t align, int flags,
-                                                   const char *who)
+/* The C library's conventions on a failure: NULL and errno ENOMEM. */
+static void *or_enomem(void *p)
 {
-    void *p = align > KMEM_MINALLOC ? kmem_alloc_aligned(size, align, M_MALLOC, flags, who)
-                                    : kmem_alloc_slow(size, M_MALLOC, flags, who);
     if (p == NULL)
         errno = ENOMEM;
     return p;
 }
 
+static __attribute__((noinline)) void *malloc_slow(size_t size, int flags, const char *who)
+{
+    return or_enomem(kmem_alloc_slow(size, M_MALLOC, flags, who));
+}
+
 LIBC_API void *malloc(size_t size)
 {
     void *p;
-    if (size <= KMEM_MAXALLOCSAVE &&
-        kmem_cache_pop(kmem_bucket_index_var(size), size, M_MALLOC, &p))
+    if (kmem_cache_alloc(size, M_MALLOC, &p))
         return p;
-    return malloc_slow(size, 0, KM_NOWAIT, "malloc");
+    return malloc_slow(size, KM_NOWAIT, "malloc");
 }
 
 LIBC_API void free(void *ptr)
@@ -61,10 +65,9 @@ LIBC_API void *calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (bytes <= KMEM_MAXALLOCSAVE &&
-        kmem_cache_pop(kmem_bucket_index_var(bytes), bytes, M_MALLOC, &p))
+    if (kmem_cache_alloc(bytes, M_MALLOC, &p))
         return __builtin_memset(p, 0, bytes);
-    return malloc_slow(bytes, 0, KM_NOWAIT | KM_ZERO, "calloc");
+    return malloc_slow(bytes, KM_NOWAIT | KM_ZERO, "calloc");
 }
 
 LIBC_API void *realloc(void *ptr, size_t size)
@@ -75,10 +78,7 @@ LIBC_API void *realloc(void *ptr, size_t size)
         free(ptr);
         return NULL;
     }
-    void *p = kmem_resize(ptr, size, M_MALLOC, KM_NOWAIT, "realloc");
-    if (p == NULL)
-        errno = ENOMEM;
-    return p;
+    return or_enomem(kmem_resize(ptr, size, M_MALLOC, KM_NOWAIT, "realloc"));
 }
 
 LIBC_API void *reallocarray(void *ptr, size_t n, size_t size)
@@ -98,19 +98,17 @@ LIBC_API void *reallocarray(void *ptr, size_t n, size_t size)
  * exists (EINVAL). */
 static void *memalign_like(size_t align, size_t size, const char *who)
 {
-    if (align <= KMEM_MINALLOC)
-        return malloc_slow(size, 0, KM_NOWAIT, who);
     if (align > SIZE_MAX / 2 + 1) {
         errno = EINVAL;
         return NULL;
     }
-    if (align & (align - 1)) {
+    if (align > KMEM_MINALLOC && (align & (align - 1))) {
         size_t a = 2 * KMEM_MINALLOC;
         while (a < align)
             a <<= 1;
         align = a;
     }
-    return malloc_slow(size, align, KM_NOWAIT, who);
+    return or_enomem(kmem_alloc_aligned(size, align, M_MALLOC, KM_NOWAIT, who));
 }
 
 LIBC_API int posix_memalign(void **out, size_t align, size_t size)
@@ -118,10 +116,8 @@ LIBC_API int posix_memalign(void **out, size_t align, size_t size)
     if (align % sizeof(void *) != 0 || (align & (align - 1)) != 0 || align == 0)
         return EINVAL;
     int saved = errno;
-    void *p = align > KMEM_MINALLOC
-                  ? kmem_alloc_aligned(size, align, M_MALLOC, KM_NOWAIT, "posix_memalign")
-                  : kmem_alloc(size, M_MALLOC, KM_NOWAIT, "posix_memalign");
-    errno = saved;
+    void *p = kmem_alloc_aligned(size, align, M_MALLOC, KM_NOWAIT, "posix_memalign");
+    errno = saved; /* untouched, as POSIX asks */
     if (p == NULL)
         return ENOMEM;
     *out = p;
