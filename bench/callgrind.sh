@@ -1,9 +1,9 @@
 #!/bin/sh
-# bench/callgrind.sh FASTPATH [SIZE...] — instructions per allocate/free pair
-# of each way of bench/fastpath.c, counted by callgrind.
+# bench/callgrind.sh API_PAIRS [SIZE...] — instructions per allocate/free pair
+# of each way of bench/api_pairs.c, counted by callgrind.
 #
 # For each way (macro, func, glibc) and size (default 64; 16, 64, 256, 1024
-# or "all") the fastpath program runs under
+# or "all") the api_pairs program runs under
 #   valgrind --tool=callgrind --toggle-collect=bench_<way>_<size>
 # so that only the measured loop and what it calls are counted (the warm-up
 # goes through a twin function, warm_<way>_<size>), once with N1 and once
@@ -19,13 +19,13 @@ set -u
 
 prog=${0##*/}
 if [ $# -lt 1 ]; then
-    echo "usage: $prog FASTPATH [16|64|256|1024|all ...]" >&2
+    echo "usage: $prog API_PAIRS [16|64|256|1024|all ...]" >&2
     exit 2
 fi
 bin=$1
 shift
 if [ ! -x "$bin" ]; then
-    echo "$prog: '$bin' is not an executable (build bench/fastpath.c first)" >&2
+    echo "$prog: '$bin' is not an executable (build bench/api_pairs.c first)" >&2
     exit 2
 fi
 if ! command -v valgrind >/dev/null 2>&1; then
