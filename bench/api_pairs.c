@@ -23,7 +23,7 @@
  * benchmark, not the allocator; it showed at 16 bytes when the last byte
  * was used). The loop functions are noinline and noclone, so their names
  * (bench_<way>_<size>) stay whole in the symbol table for callgrind
- * --toggle-collect (bench/callgrind.sh).
+ * --toggle-collect (bench/callgrind.py).
  *
  * Method: warm up every way, then R repetitions; in each one every way runs
  * N pairs, the ways interleaved (macro, func, glibc, macro, ...) so that

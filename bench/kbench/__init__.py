@@ -1,4 +1,5 @@
-"""kbench — the benchmark suite behind bench/run.py.
+"""kbench — the benchmark suite behind bench/run.py, and the callgrind driver
+behind bench/callgrind.py.
 
 One responsibility a module; each imports only the ones below it:
 
@@ -26,8 +27,9 @@ programs that are measured):
                         -> chart
                         -> callgrind -> supervise
                         -> supervise, workloads, discovery
+  bench/callgrind.py -> callgrind -> supervise
   (run.py also asks discovery and workloads for the names it accepts, and
-  supervise to become the subreaper)
+  both fronts ask supervise to become the subreaper)
 
 Shared by all, here: ROOT, DEPS_HINT and SetupError.
 

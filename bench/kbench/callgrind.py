@@ -6,9 +6,10 @@ executes inside one function and what it calls,
 and instructions per pair as the slope between two such counts at two
 numbers of pairs, (Ir(N2) - Ir(N1)) / (N2 - N1), so that the fixed costs
 (start-up, entering the loop, the first pass through a slow path) cancel.
-The caller says which program, arguments and function: suite.py the
-fastpath workload on each allocator (workloads.callgrind_command). Runs
-valgrind through supervise.spawn."""
+The callers say which program, arguments and function: suite.py the
+fastpath workload on each allocator (workloads.callgrind_command),
+bench/callgrind.py the three ways of bench/api_pairs.c. Runs valgrind
+through supervise.spawn."""
 
 import os
 import shutil
