@@ -32,7 +32,8 @@ class Allocator:
         if self.name == "kmem":
             p = os.path.join(build, "lib", "libkmem.so")
             self.path = p if os.path.isfile(p) else None
-        elif self.soname is not None:
+            return self.path is not None
+        if self.soname is not None:
             self.path = next((os.path.join(d, self.soname) for d in LIBDIRS
                               if os.path.isfile(os.path.join(d, self.soname))), None)
         return self.soname is None or self.path is not None
