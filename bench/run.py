@@ -5,6 +5,7 @@ the same invocation.
 
     bench/run.py --build build/release [--quick] [--reps N] [--out build/bench]
                  [--workloads a,b,...] [--allocators a,b,...] [--no-callgrind]
+                 [--also NAME=PATH ...]
     bench/run.py --check --build build/release
 
 Needs: Debian's /usr/bin/python3 (standard library only) and util-linux's

@@ -40,14 +40,12 @@ def clock(s):
 
 
 class Report:
-    """The medians and everything computed from them."""
+    """The medians and everything computed from them. runs: (workload
+    name, allocator name) -> the timed runs (supervise.Result)."""
 
-    def __init__(self, workloads, allocs, runs, reps, quick):
+    def __init__(self, workloads, allocs, runs):
         self.workloads = workloads
-        self.allocs = allocs
         self.names = [a.name for a in allocs]
-        self.reps = reps
-        self.quick = quick
         self.med = {}    # (w, a) -> (seconds, rss_kib)
         self.spread = {}  # (w, a) -> (min s, max s)
         self.cpu = {}    # (w, a) -> median CPU seconds (user + system)

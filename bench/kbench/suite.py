@@ -185,7 +185,7 @@ def run_suite(args):
                 callgrind[a.name] = "no count"
 
         total = time.monotonic() - t_start
-        rep = report.Report(wls, allocs, runs, reps, quick)
+        rep = report.Report(wls, allocs, runs)
         report.write_csvs(rep, out, callgrind)
         mode_line = "%s mode, %d repetitions interleaved" % ("quick" if quick else "full", reps)
         machine = discovery.machine()
