@@ -91,14 +91,16 @@ test-install:
 
 # ---- benchmarks ------------------------------------------------------------------
 
-# The fast path through the macros, the functions and glibc's malloc; then
-# every workload on every allocator (bench/run.py), with a table, a CSV
-# (build/bench/results.csv) and a chart (build/bench/results.png).
+# malloc/free pairs through the macros, the functions and glibc's malloc
+# (bench/api_pairs.c), timed and, in full mode, counted by callgrind
+# (bench/callgrind.py); then every workload on every allocator
+# (bench/run.py), with a table, a CSV (build/bench/results.csv) and a chart
+# (build/bench/results.png).
 bench:
 	$(BUILD) O=$(REL) lib benches
-	$(REL)/bench/fastpath $(if $(QUICK),--quick)
+	$(REL)/bench/api_pairs $(if $(QUICK),--quick)
 	@if [ -z "$(QUICK)" ]; then \
-	    if command -v valgrind >/dev/null; then bench/callgrind.sh $(REL)/bench/fastpath; \
+	    if command -v valgrind >/dev/null; then bench/callgrind.py $(REL)/bench/api_pairs; \
 	    else echo "valgrind not installed: no instruction counts (make bench-deps)"; fi; fi
 	bench/run.py --build $(REL) $(if $(QUICK),--quick) $(BENCH_ARGS)
 

@@ -70,6 +70,8 @@ TEST_BIN  := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
 DROPIN_SRC := $(sort $(wildcard tests/dropin/*.c))
 DROPIN_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(DROPIN_SRC))
 
+# bench/*.c (api_pairs.c): linked against libkmem-api.a. bench/workloads/*.c:
+# plain C, run under each allocator with LD_PRELOAD (the rule at the end).
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 WORKLOAD_SRC := $(sort $(wildcard bench/workloads/*.c))

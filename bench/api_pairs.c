@@ -1,6 +1,6 @@
 /*
- * fastpath.c — the fast-path microbenchmark: a constant-size allocate/free
- * pair, measured three ways in the same run:
+ * api_pairs.c — the typed-API microbenchmark (make bench runs it first): a
+ * constant-size allocate/free pair, measured three ways in the same run:
  *
  *   macro  KMEM_MALLOC(p, unsigned char *, S, M_BENCH, KM_NOWAIT) /
  *          KMEM_FREE(p, M_BENCH)
@@ -10,7 +10,9 @@
  *          C library's)
  *
  * for S = 16, 64, 256 or 1024 (one loop function per size and per way, so
- * that S is a compile-time constant in each).
+ * that S is a compile-time constant in each). It is linked against the
+ * library; the fastpath workload (bench/workloads/fastpath.c) times plain
+ * malloc/free instead, under any allocator put in with LD_PRELOAD.
  *
  * Every pair stores a byte into the block and reads it back through a
  * volatile pointer into a checksum, so the compiler can remove neither the
@@ -21,7 +23,7 @@
  * benchmark, not the allocator; it showed at 16 bytes when the last byte
  * was used). The loop functions are noinline and noclone, so their names
  * (bench_<way>_<size>) stay whole in the symbol table for callgrind
- * --toggle-collect (bench/callgrind.sh).
+ * --toggle-collect (bench/callgrind.py).
  *
  * Method: warm up every way, then R repetitions; in each one every way runs
  * N pairs, the ways interleaved (macro, func, glibc, macro, ...) so that
@@ -31,17 +33,17 @@
  * a time.
  *
  * Usage:
- *   fastpath [--pairs N] [--reps R] [--size 16|64|256|1024|all] [--quick]
- *   fastpath --only macro|func|glibc [--pairs N] [--size S]
+ *   api_pairs [--pairs N] [--reps R] [--size 16|64|256|1024|all] [--quick]
+ *   api_pairs --only macro|func|glibc [--pairs N] [--size S]
  *
  * --quick: 2,000,000 pairs and 5 repetitions (well under a second).
  * --only:  a short warm-up (through a different function), then the way's
  *          loop bench_<way>_<S> once for N pairs: for instruction counting.
  *
  * Besides the table, one machine-readable line per way and size:
- *   csv,fastpath,<way>,<size>,<median_ns>,<min_ns>,<max_ns>,<median/glibc median>
+ *   csv,api_pairs,<way>,<size>,<median_ns>,<min_ns>,<max_ns>,<median/glibc median>
  * and with --only:
- *   only,fastpath,<way>,<size>,<pairs>,<ns_per_pair>
+ *   only,api_pairs,<way>,<size>,<pairs>,<ns_per_pair>
  * Exit status 0; 1 if an allocation failed; 2 for a usage error.
  */
 #define _GNU_SOURCE
@@ -69,7 +71,7 @@ static volatile uint64_t checksum_sink;
 
 static __attribute__((noreturn, noinline, cold)) void out_of_memory(const char *where)
 {
-    fprintf(stderr, "fastpath: %s: allocation returned NULL\n", where);
+    fprintf(stderr, "api_pairs: %s: allocation returned NULL\n", where);
     exit(1);
 }
 
@@ -215,7 +217,7 @@ static void bench_size(unsigned si, uint64_t pairs, unsigned reps)
         printf("\n");
     }
     for (unsigned w = 0; w < NWAYS; w++)
-        printf("csv,fastpath,%s,%u,%.3f,%.3f,%.3f,%.4f\n", ways[w].name, sizes[si],
+        printf("csv,api_pairs,%s,%u,%.3f,%.3f,%.3f,%.4f\n", ways[w].name, sizes[si],
                s[w].median, s[w].min, s[w].max, s[w].median / s[GLIBC].median);
 }
 
@@ -225,7 +227,7 @@ static void run_only(unsigned w, unsigned si, uint64_t pairs)
      * active and its bin filled; glibc's tcache primed. */
     checksum_sink += ways[w].warm[si](1000);
     double ns = run_timed(ways[w].bench[si], pairs);
-    printf("only,fastpath,%s,%u,%" PRIu64 ",%.3f\n", ways[w].name, sizes[si], pairs, ns);
+    printf("only,api_pairs,%s,%u,%" PRIu64 ",%.3f\n", ways[w].name, sizes[si], pairs, ns);
 }
 
 /* ---- arguments -------------------------------------------------------------- */
@@ -233,10 +235,10 @@ static void run_only(unsigned w, unsigned si, uint64_t pairs)
 static __attribute__((noreturn)) void usage_to(FILE *out, int status, const char *why)
 {
     if (why != NULL)
-        fprintf(stderr, "fastpath: %s\n", why);
+        fprintf(stderr, "api_pairs: %s\n", why);
     fprintf(out,
-            "usage: fastpath [--pairs N] [--reps R] [--size 16|64|256|1024|all] [--quick]\n"
-            "       fastpath --only macro|func|glibc [--pairs N] [--size S]\n");
+            "usage: api_pairs [--pairs N] [--reps R] [--size 16|64|256|1024|all] [--quick]\n"
+            "       api_pairs --only macro|func|glibc [--pairs N] [--size S]\n");
     exit(status);
 }
 
@@ -250,12 +252,12 @@ static uint64_t parse_count(const char *opt, const char *text, uint64_t max)
     char *end;
     errno = 0;
     if (text == NULL || *text < '0' || *text > '9') {
-        fprintf(stderr, "fastpath: %s needs a positive number\n", opt);
+        fprintf(stderr, "api_pairs: %s needs a positive number\n", opt);
         usage(NULL);
     }
     unsigned long long v = strtoull(text, &end, 10);
     if (errno != 0 || *end != '\0' || v == 0 || v > max) {
-        fprintf(stderr, "fastpath: %s: '%s' is not a number in 1..%" PRIu64 "\n", opt,
+        fprintf(stderr, "api_pairs: %s: '%s' is not a number in 1..%" PRIu64 "\n", opt,
                 text, max);
         usage(NULL);
     }
@@ -310,7 +312,7 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage_to(stdout, 0, NULL);
         } else {
-            fprintf(stderr, "fastpath: unknown argument '%s'\n", a);
+            fprintf(stderr, "api_pairs: unknown argument '%s'\n", a);
             usage(NULL);
         }
     }
