@@ -235,35 +235,6 @@ static inline uintptr_t kmem_piece_key(const void *piece)
     return KMEM_FASTPATH_.fp_secret ^ (uintptr_t)piece;
 }
 
-/* The bucket of the piece that starts at ptr, from its page descriptor;
- * 0 when ptr is not the start of a piece of a slab in the arena (NULL
- * included). Says nothing of whether the piece is free. */
-static inline unsigned kmem_piece_bucket(const void *ptr)
-{
-    const struct kmem_fastpath *fp = &KMEM_FASTPATH_;
-    uintptr_t off = (uintptr_t)ptr - fp->fp_base;
-    if (off >= fp->fp_size)
-        return 0;
-    const struct kmem_page *page = &fp->fp_pages[off >> KMEM_PAGE_SHIFT];
-    unsigned index = page->ku_kind;
-    uint32_t magic = fp->fp_magic[index];
-    uint32_t in_slab = (uint32_t)(off & (KMEM_PAGE_SIZE - 1));
-    /* Fails for pages that are not a slab's first (magic 0) and for
-     * addresses that are not the start of a piece. */
-    if (in_slab * magic >= magic) {
-        if (!(index & KMEM_TAIL_BIT))
-            return 0;
-        /* A later page of a slab of several: the offset is from the
-         * slab's first page. */
-        index &= KMEM_TAIL_BIT - 1;
-        magic = fp->fp_magic[index];
-        in_slab += page->ku_word << KMEM_PAGE_SHIFT;
-        if (in_slab * magic >= magic)
-            return 0;
-    }
-    return index;
-}
-
 /* ---- the thread cache's pop and push ----------------------------------------------
  * The only code that moves a bin's stack pointer one piece; the fast paths
  * below, the typed API, the C library front end and the slow paths all go
@@ -319,12 +290,32 @@ static inline int kmem_cache_alloc(size_t size, struct kmem_type *type, void **o
 
 /* Push `ptr` onto the thread's cache if it is the start of a live piece
  * and the bin has room, counting the free; return 0 to send the caller to
- * its slow path (which also reports bad pointers and double frees). */
+ * its slow path (which also reports bad pointers and double frees). The
+ * page descriptor alone says whether ptr starts a piece, and of which
+ * bucket. */
 static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
 {
-    unsigned index = kmem_piece_bucket(ptr);
-    if (index == 0)
+    const struct kmem_fastpath *fp = &KMEM_FASTPATH_;
+    uintptr_t off = (uintptr_t)ptr - fp->fp_base;
+    if (off >= fp->fp_size)
         return 0;
+    const struct kmem_page *page = &fp->fp_pages[off >> KMEM_PAGE_SHIFT];
+    unsigned index = page->ku_kind;
+    uint32_t magic = fp->fp_magic[index];
+    uint32_t in_slab = (uint32_t)(off & (KMEM_PAGE_SIZE - 1));
+    /* Fails for pages that are not a slab's first (magic 0) and for
+     * addresses that are not the start of a piece. */
+    if (in_slab * magic >= magic) {
+        if (!(index & KMEM_TAIL_BIT))
+            return 0;
+        /* A later page of a slab of several: the offset is from the
+         * slab's first page. */
+        index &= KMEM_TAIL_BIT - 1;
+        magic = fp->fp_magic[index];
+        in_slab += page->ku_word << KMEM_PAGE_SHIFT;
+        if (in_slab * magic >= magic)
+            return 0;
+    }
     uintptr_t key = kmem_piece_key(ptr);
     if (((const uintptr_t *)ptr)[1] == key)
         return 0; /* already free */

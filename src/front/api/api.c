@@ -36,8 +36,11 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, struct kmem_type
 KMEM_API void *kmem_malloc(size_t size, struct kmem_type *type, int flags)
 {
     void *p;
-    /* The common case: KM_WAITOK or KM_NOWAIT alone, a small size, a hit. */
-    if ((unsigned)flags - 1u < 2u && type != NULL && kmem_cache_alloc(size, type, &p))
+    /* The common case: KM_WAITOK or KM_NOWAIT alone, a type, a small size,
+     * a hit. */
+    if (__builtin_expect((unsigned)flags - 1u >= 2u || type == NULL, 0))
+        return malloc_slow(size, type, flags);
+    if (kmem_cache_alloc(size, type, &p))
         return p;
     return malloc_slow(size, type, flags);
 }
