@@ -24,7 +24,7 @@ BUILD    := $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEO
 REL      := build/release
 
 # Tests that use threads: run again under ThreadSanitizer.
-THREADED_TESTS := test_smoke test_threads test_limits test_prodcons
+THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
 
 .PHONY: all lib test test-release test-freestanding test-asan test-tsan test-install \
         test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall clean
