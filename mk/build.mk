@@ -116,7 +116,7 @@ $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)
 	cp $< $@ && chmod +x $@
 
-$(O)/tests/%: tests/%.c tests/harness.h $(STATIC) $(HEADERS)
+$(O)/tests/%: tests/%.c $(wildcard tests/*.h tests/*/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(APPFLAGS) $< -o $@ $(STATIC) -lpthread
 

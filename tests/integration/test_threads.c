@@ -23,10 +23,7 @@
 #define _GNU_SOURCE
 #include <kmem.h>
 
-#include <pthread.h>
-#include <time.h>
-
-#include "harness.h"
+#include "threads.h"
 
 #define NTHREADS 8
 #define NTYPES   3
@@ -49,21 +46,6 @@ KMEM_TYPE_DEFINE(M_THA, "thr_a", "threads: type a");
 KMEM_TYPE_DEFINE(M_THB, "thr_b", "threads: type b");
 KMEM_TYPE_DEFINE(M_THC, "thr_c", "threads: type c");
 static struct kmem_type *const types[NTYPES] = { M_THA, M_THB, M_THC };
-
-/* Checks made in worker threads count into the worker, not into the
- * harness's (unsynchronized) counter; main adds them up after joining. */
-#define TCHECK(w, cond, ...)                                                     \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            (w)->failures++;                                                     \
-            if ((w)->failures <= 10) {                                           \
-                char msg_[256];                                                  \
-                snprintf(msg_, sizeof msg_, __VA_ARGS__);                        \
-                fprintf(stderr, "%s:%d: thread %d: CHECK(%s) failed: %s\n",      \
-                        __FILE__, __LINE__, (w)->id, #cond, msg_);               \
-            }                                                                    \
-        }                                                                        \
-    } while (0)
 
 struct blk {
     void *p;
@@ -123,13 +105,6 @@ static int q_pop(struct blk *b)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static size_t expect_usable(size_t size)
-{
-    if (size <= KMEM_MAXALLOCSAVE)
-        return kmem_bucket_size(kmem_bucket_index(size));
-    return (size + KMEM_PAGE_SIZE - 1) & ~(KMEM_PAGE_SIZE - 1);
-}
-
 static size_t rand_size(struct rng *r)
 {
     uint64_t x = rng_below(r, 100);
@@ -165,7 +140,7 @@ static void check_block(struct worker *w, const void *p, size_t size)
 {
     uintptr_t a = (uintptr_t)p;
     size_t usable = kmem_usable_size(p);
-    TCHECK(w, usable == expect_usable(size), "%p: %zu bytes usable for a request of %zu", p,
+    TCHECK(w, usable == test_request_size(size), "%p: %zu bytes usable for a request of %zu", p,
            usable, size);
     /* Buckets of size 2^k are aligned to min(2^k, page), other buckets to
      * 16; large blocks to a page. */
@@ -338,14 +313,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static long env_long(const char *name, long dflt)
-{
-    const char *v = getenv(name);
-    if (v != NULL && atol(v) > 0)
-        return atol(v);
-    return dflt;
-}
-
 static void type_snapshot(struct kmem_type_stats s[NTYPES])
 {
     for (int i = 0; i < NTYPES; i++)
@@ -392,7 +359,7 @@ static void check_buckets(const char *part, int check_cached)
 
 static void part_workers(uint64_t seed)
 {
-    long ops = env_long("KMEM_TEST_OPS", DEFAULT_OPS);
+    long ops = test_env_long("KMEM_TEST_OPS", DEFAULT_OPS);
     struct kmem_type_stats before[NTYPES];
     type_snapshot(before);
     static struct worker w[NTHREADS];
@@ -401,16 +368,14 @@ static void part_workers(uint64_t seed)
         w[i].id = i + 1;
         w[i].r = rng_make(seed + 17 * (uint64_t)i);
         w[i].ops = ops;
-        int rc = pthread_create(&w[i].thread, NULL, worker_main, &w[i]);
-        REQUIRE(rc == 0, "pthread_create: %d", rc);
+        thread_start(&w[i].thread, worker_main, &w[i]);
     }
     struct counts total;
     memset(&total, 0, sizeof total);
     uint64_t handed = 0, ffrees = 0, freallocs = 0, reallocs = 0, zeroed = 0, large = 0,
              macro = 0;
     for (int i = 0; i < NTHREADS; i++) {
-        int rc = pthread_join(w[i].thread, NULL);
-        REQUIRE(rc == 0, "pthread_join: %d", rc);
+        thread_join(w[i].thread);
         test_failures += w[i].failures;
         for (int t = 0; t < NTYPES; t++) {
             total.calls[t] += w[i].n.calls[t];
@@ -477,7 +442,7 @@ static void *churn_main(void *arg)
 
 static void part_churn(uint64_t seed)
 {
-    long n = env_long("KMEM_TEST_CHURN", DEFAULT_CHURN);
+    long n = test_env_long("KMEM_TEST_CHURN", DEFAULT_CHURN);
     struct kmem_type_stats before[NTYPES];
     type_snapshot(before);
     struct churn *c = calloc((size_t)n, sizeof *c);
@@ -489,13 +454,10 @@ static void part_churn(uint64_t seed)
             struct churn *ck = &c[i + k];
             ck->w.id = (int)(i + k) + 100;
             ck->w.r = rng_make(seed * 31 + (uint64_t)(i + k));
-            int rc = pthread_create(&th[k], NULL, churn_main, ck);
-            REQUIRE(rc == 0, "pthread_create (thread %ld): %d", i + k, rc);
+            thread_start(&th[k], churn_main, ck);
         }
-        for (int j = 0; j < k; j++) {
-            int rc = pthread_join(th[j], NULL);
-            REQUIRE(rc == 0, "pthread_join: %d", rc);
-        }
+        for (int j = 0; j < k; j++)
+            thread_join(th[j]);
     }
     /* Every thread has exited. Main frees what they left. */
     struct worker mainw;
