@@ -12,6 +12,7 @@
  * pages are committed, in KMEM_COMMIT_STEP steps, as the highest page in
  * use grows.
  */
+#include "core/arena/arena.h"
 #include "core/arena/runs.h"
 
 #include "core/base/diag.h"
@@ -202,7 +203,9 @@ uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_pag
     return start;
 }
 
-void kmem_arena_free_locked(uint32_t page, uint32_t npages)
+/* Give pages [page, page+npages) back; they become a dirty free run.
+ * Arena lock held. */
+static void free_locked(uint32_t page, uint32_t npages)
 {
     account(A.ka_pages[page].ku_kind, npages, -1);
     kmem_arena_ensure_records(1); /* the pages stay marked in use if it drops the lock */
@@ -229,7 +232,7 @@ uint32_t kmem_arena_free_block(uint32_t page, uint8_t kind)
     struct kmem_page *d = &A.ka_pages[page];
     uint32_t npages = d->ku_kind == kind ? d->ku_word : 0;
     if (npages != 0)
-        kmem_arena_free_locked(page, npages);
+        free_locked(page, npages);
     kmem_lock_release(&A.ka_lock);
     return npages;
 }

@@ -2,6 +2,7 @@
  * check.c — kmem_arena_check: every page descriptor, run record and bin
  * list of the arena against each other and against the arena's counts.
  */
+#include "core/arena/arena.h"
 #include "core/arena/runs.h"
 
 #include "core/base/diag.h"

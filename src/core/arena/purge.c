@@ -1,62 +1,15 @@
 /*
- * purge.c — giving free pages back to the system: dirty runs kept in the
- * order they became free, purged when unused for the decay time or when
- * more are kept than the dirty limit allows (see runs.h).
+ * purge.c — giving free pages back to the system: the oldest dirty runs
+ * go when unused for the decay time, or when more are kept than the dirty
+ * limit allows, and all of them on request (see runs.h).
  */
+#include "core/arena/arena.h"
 #include "core/arena/runs.h"
 
 #include "platform/platform.h"
 
 #define A kmem_arena
 
-/* ---- dirty runs by age -------------------------------------------------- */
-
-static uint32_t now_ms(void)
-{
-    return (uint32_t)(kmem_os_now_ns() / 1000000u);
-}
-
-void kmem_run_age_append(uint32_t id)
-{
-    struct kmem_run *r = kmem_run(id);
-    r->rn_stamp = now_ms();
-    r->rn_newer = 0;
-    r->rn_older = A.ka_dirty_newest;
-    if (A.ka_dirty_newest != 0)
-        kmem_run(A.ka_dirty_newest)->rn_newer = id;
-    else
-        KMEM_RELAXED_STORE(A.ka_dirty_oldest, id);
-    A.ka_dirty_newest = id;
-}
-
-/* Put a dirty run first in line to be given back, as if unused for the
- * whole decay time. */
-void kmem_run_age_backdate(uint32_t id)
-{
-    kmem_run_age_remove(id);
-    struct kmem_run *r = kmem_run(id);
-    r->rn_stamp = now_ms() - KMEM_RELAXED_LOAD(A.ka_decay_ms);
-    r->rn_older = 0;
-    r->rn_newer = A.ka_dirty_oldest;
-    if (A.ka_dirty_oldest != 0)
-        kmem_run(A.ka_dirty_oldest)->rn_older = id;
-    else
-        A.ka_dirty_newest = id;
-    KMEM_RELAXED_STORE(A.ka_dirty_oldest, id);
-}
-
-void kmem_run_age_remove(uint32_t id)
-{
-    struct kmem_run *r = kmem_run(id);
-    if (r->rn_older != 0)
-        kmem_run(r->rn_older)->rn_newer = r->rn_newer;
-    else
-        KMEM_RELAXED_STORE(A.ka_dirty_oldest, r->rn_newer);
-    if (r->rn_newer != 0)
-        kmem_run(r->rn_newer)->rn_older = r->rn_older;
-    else
-        A.ka_dirty_newest = r->rn_older;
-}
 /*
  * Give a dirty run's pages back to the system; it becomes clean. The arena
  * lock is dropped around the system call (a TLB shootdown on every CPU the
@@ -120,7 +73,7 @@ static uint64_t dirty_limit(void)
 void kmem_arena_enforce_dirty_limit(void)
 {
     uint64_t limit = dirty_limit();
-    uint32_t now = now_ms();
+    uint32_t now = kmem_run_now_ms();
     while (A.ka_dirty_oldest != 0 &&
            (A.ka_free_pages[KMEM_RUN_DIRTY] > limit ||
             now - kmem_run(A.ka_dirty_oldest)->rn_stamp >= KMEM_RELAXED_LOAD(A.ka_decay_ms)))

@@ -1,7 +1,7 @@
 /*
  * runs.c — the free runs of the arena: their records, the size-binned lists
- * that find them, and joining a freed range with its free neighbours (see
- * runs.h). Arena lock held throughout.
+ * that find them, joining a freed range with its free neighbours, and the
+ * list of dirty runs by age (see runs.h). Arena lock held throughout.
  *
  * Finding a run (after TLSF, Masmano et al. 2004): runs are kept on lists
  * by size, one list per size up to 64 pages, then four per doubling. A
@@ -14,6 +14,7 @@
 #include "core/arena/runs.h"
 
 #include "core/base/diag.h"
+#include "platform/platform.h"
 
 #define A kmem_arena
 
@@ -195,4 +196,48 @@ uint32_t kmem_run_take(uint32_t id, uint32_t npages)
         kmem_run_bin_insert(id);
     }
     return page;
+}
+
+/* ---- dirty runs by age -------------------------------------------------- */
+
+void kmem_run_age_append(uint32_t id)
+{
+    struct kmem_run *r = kmem_run(id);
+    r->rn_stamp = kmem_run_now_ms();
+    r->rn_newer = 0;
+    r->rn_older = A.ka_dirty_newest;
+    if (A.ka_dirty_newest != 0)
+        kmem_run(A.ka_dirty_newest)->rn_newer = id;
+    else
+        KMEM_RELAXED_STORE(A.ka_dirty_oldest, id);
+    A.ka_dirty_newest = id;
+}
+
+/* Put a dirty run first in line to be given back, as if unused for the
+ * whole decay time. */
+void kmem_run_age_backdate(uint32_t id)
+{
+    kmem_run_age_remove(id);
+    struct kmem_run *r = kmem_run(id);
+    r->rn_stamp = kmem_run_now_ms() - KMEM_RELAXED_LOAD(A.ka_decay_ms);
+    r->rn_older = 0;
+    r->rn_newer = A.ka_dirty_oldest;
+    if (A.ka_dirty_oldest != 0)
+        kmem_run(A.ka_dirty_oldest)->rn_older = id;
+    else
+        A.ka_dirty_newest = id;
+    KMEM_RELAXED_STORE(A.ka_dirty_oldest, id);
+}
+
+void kmem_run_age_remove(uint32_t id)
+{
+    struct kmem_run *r = kmem_run(id);
+    if (r->rn_older != 0)
+        kmem_run(r->rn_older)->rn_newer = r->rn_newer;
+    else
+        KMEM_RELAXED_STORE(A.ka_dirty_oldest, r->rn_newer);
+    if (r->rn_newer != 0)
+        kmem_run(r->rn_newer)->rn_older = r->rn_older;
+    else
+        A.ka_dirty_newest = r->rn_older;
 }

@@ -1,7 +1,7 @@
 /*
- * runs.h — inside the arena layer only: the free runs of pages and their
- * records (runs.c), and giving dirty runs back to the system (purge.c).
- * The layers above use arena.h.
+ * runs.h — inside the arena layer only: the free runs of pages, their
+ * records and the age list of dirty ones (runs.c), and giving dirty runs
+ * back to the system (purge.c). The layers above use arena.h.
  *
  * Invariants (arena lock free; kmem_arena_check tests them):
  *   every free page lies in exactly one run; a run's first and last pages
@@ -16,7 +16,8 @@
 #ifndef KMEM_RUNS_H
 #define KMEM_RUNS_H
 
-#include "core/arena/arena.h"
+#include "core/arena/layout.h"
+#include "platform/platform.h"
 
 static inline struct kmem_run *kmem_run(uint32_t id)
 {
@@ -29,6 +30,13 @@ static inline void kmem_run_count_free(unsigned state, int64_t delta)
 {
     KMEM_RELAXED_STORE(kmem_arena.ka_free_pages[state],
                        kmem_arena.ka_free_pages[state] + (uint64_t)delta);
+}
+
+/* Milliseconds, for the ages of dirty runs (wraps; compared as
+ * differences). */
+static inline uint32_t kmem_run_now_ms(void)
+{
+    return (uint32_t)(kmem_os_now_ns() / 1000000u);
 }
 
 /* ---- runs.c -------------------------------------------------------------- */
@@ -64,13 +72,13 @@ uint32_t kmem_run_take(uint32_t id, uint32_t npages);
 /* Take a run off every list it is on. */
 void kmem_run_unlink(uint32_t id);
 
-/* ---- purge.c -------------------------------------------------------------- */
-
 /* The dirty runs by age: a run that became dirty now, one to go first (as
  * if unused for the whole decay time), one leaving the list. */
 void kmem_run_age_append(uint32_t id);
 void kmem_run_age_backdate(uint32_t id);
 void kmem_run_age_remove(uint32_t id);
+
+/* ---- purge.c -------------------------------------------------------------- */
 
 /* Purge the runs that are dirty now; returns the pages given back. May
  * drop the lock around each system call: callers keep no run ids across
