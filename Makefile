@@ -27,7 +27,7 @@ REL      := build/release
 # Tests that use threads: run again under ThreadSanitizer.
 THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
 
-.PHONY: all lib test test-release test-freestanding test-asan test-tsan test-install \
+.PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install \
         test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall clean
 
 all: lib
@@ -38,8 +38,13 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-release test-pow2 test-freestanding test-install test-deps test-dropin test-bench test-asan test-tsan
+test: test-layers test-release test-pow2 test-freestanding test-install test-deps test-dropin test-bench test-asan test-tsan
 	@echo "make test: all passed"
+
+# No source includes a header of a layer above its own, and no modules
+# depend on each other in a circle (the layers: tools/check-layers).
+test-layers:
+	tools/check-layers
 
 # Also under valgrind, which grants a smaller reservation than kmem asks
 # for (kmem halves its request until it is granted).
@@ -47,9 +52,9 @@ test-release:
 	$(BUILD) O=$(REL) all
 	tests/run.sh $(REL)
 	@if command -v valgrind >/dev/null; then \
-	    valgrind -q --error-exitcode=99 $(REL)/tests/unit/test_smoke >/dev/null && \
+	    valgrind -q --error-exitcode=99 $(REL)/tests/api/test_smoke >/dev/null && \
 	    KMEM_TEST_OPS=20000 valgrind -q --error-exitcode=99 \
-	        $(REL)/tests/integration/test_random >/dev/null && \
+	        $(REL)/tests/api/test_random >/dev/null && \
 	    echo "  ok    under valgrind (memcheck): test_smoke, test_random (20000 operations)"; \
 	else echo "  skip  valgrind is not installed: no run under it"; fi
 

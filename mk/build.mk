@@ -61,7 +61,9 @@ else
   # the malloc family.
   LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/posix.c
   LIBS      := $(O)/lib/libkmem-api.a $(O)/lib/libkmem.a $(O)/lib/libkmem.so $(O)/bin/kmem-run
-  TEST_SRC  := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
+  # tests/api: the public interface only; tests/internal: the layers'
+  # own arithmetic, compiled against src/ (-Isrc).
+  TEST_SRC  := $(sort $(wildcard tests/api/*.c tests/internal/*.c))
   STATIC    := $(O)/lib/libkmem-api.a
 endif
 LIB_OBJ   := $(patsubst src/%.c,$(O)/obj/%.o,$(LIB_SRC))
@@ -118,7 +120,7 @@ $(O)/bin/kmem-run: tools/kmem-run
 
 $(O)/tests/%: tests/%.c $(wildcard tests/*.h tests/*/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(APPFLAGS) $< -o $@ $(STATIC) -lpthread
+	$(CC) $(APPFLAGS) $(if $(filter tests/internal/%,$<),$(SRCINC)) $< -o $@ $(STATIC) -lpthread
 
 $(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)

@@ -32,6 +32,8 @@ uint32_t kmem_run_bin_min(unsigned bin)
 {
     if (bin < 64)
         return bin + 1;
+    if (bin == 64)
+        return 65; /* 64 itself has the exact bin 63 */
     unsigned e = 6 + (bin - 64) / 4, sub = (bin - 64) % 4;
     return (4 + sub) << (e - 2);
 }

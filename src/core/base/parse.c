@@ -9,9 +9,10 @@ bool kmem_parse_size(const char *text, uint64_t *out)
         return false;
     uint64_t v = 0;
     for (; *text >= '0' && *text <= '9'; text++) {
-        if (v > (UINT64_MAX - 9) / 10)
+        uint64_t digit = (uint64_t)(*text - '0');
+        if (v > (UINT64_MAX - digit) / 10)
             return false;
-        v = v * 10 + (uint64_t)(*text - '0');
+        v = v * 10 + digit;
     }
     unsigned shift = 0;
     switch (*text) {
