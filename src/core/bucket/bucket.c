@@ -1,5 +1,7 @@
 /*
- * bucket.c — size classes, slabs and their free lists (see bucket.h).
+ * bucket.c — slabs and their free lists, the transfer caches in front of
+ * them, and releasing empty slabs (see bucket.h). The size classes are
+ * classes.c; the checker, check.c.
  */
 #include "core/bucket/bucket.h"
 
@@ -7,9 +9,7 @@
 #include "core/base/diag.h"
 #include "core/arena/page.h"
 
-struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
 struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
-static void *xfer_storage[KMEM_NBUCKETS + 1][KMEM_XFER_MAX_PIECES];
 static uint64_t empty_pages; /* [A] pages of empty slabs, all buckets */
 
 /* A slab of bucket b became empty (+1) or stopped being empty (-1).
@@ -27,59 +27,6 @@ static void empty_changed(unsigned b, int delta)
 uint64_t kmem_buckets_empty_pages(void)
 {
     return __atomic_load_n(&empty_pages, __ATOMIC_RELAXED);
-}
-
-/* Pages per slab: the fewest (up to 8) that waste at most 1/64 of the slab
- * at the end, else the least wasteful. Powers of two up to a page waste
- * nothing in one page, as in 1988. */
-static uint32_t slab_pages_for(uint32_t size)
-{
-    uint32_t first = (size + KMEM_PAGE_SIZE - 1) / KMEM_PAGE_SIZE;
-    uint32_t best = first, best_waste = UINT32_MAX;
-    for (uint32_t p = first; p <= 8; p++) {
-        uint32_t bytes = p * KMEM_PAGE_SIZE;
-        if (bytes / size > KMEM_SLAB_MAXPIECES)
-            break;
-        uint32_t waste = bytes % size;
-        if (waste * 64 <= bytes)
-            return p;
-        if (waste * 1024 / bytes < best_waste) {
-            best_waste = waste * 1024 / bytes;
-            best = p;
-        }
-    }
-    return best;
-}
-
-void kmem_buckets_init(uint32_t tcache_bytes)
-{
-    struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
-    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-        struct kmem_class *c = &kmem_classes[b];
-        c->kc_size = (uint32_t)kmem_bucket_size(b);
-        c->kc_pages = slab_pages_for(c->kc_size);
-        c->kc_pieces = c->kc_pages * KMEM_PAGE_SIZE / c->kc_size;
-        uint32_t hw = tcache_bytes / c->kc_size;
-        if (hw < KMEM_TCACHE_BIN_MIN)
-            hw = KMEM_TCACHE_BIN_MIN;
-        if (hw > KMEM_TCACHE_BIN_MAX)
-            hw = KMEM_TCACHE_BIN_MAX;
-        c->kc_highwat = hw;
-        c->kc_batch = hw / 2;
-        uint32_t xfer = KMEM_XFER_BYTES / c->kc_size;
-        if (xfer < 2 * c->kc_batch)
-            xfer = 2 * c->kc_batch;
-        if (xfer > KMEM_XFER_MAX_PIECES)
-            xfer = KMEM_XFER_MAX_PIECES;
-        c->kc_xfer = xfer;
-        kmem_buckets[b].kb_xfer_pieces = xfer_storage[b];
-        /* ceil(2^32 / size): offset * magic (mod 2^32) < magic exactly when
-         * size divides the offset, for offsets within a slab (checked for
-         * every bucket and offset by tests/unit/test_geometry.c). */
-        fp->fp_magic[b] = (uint32_t)((((uint64_t)1 << 32) + c->kc_size - 1) / c->kc_size);
-    }
-    for (unsigned i = 0; i <= 1024 / 16; i++)
-        KMEM_RELAXED_STORE(fp->fp_bucket_of[i], (uint8_t)kmem_bucket_index(i * 16));
 }
 
 static char *slab_base(uint32_t slab)
@@ -314,70 +261,4 @@ void kmem_buckets_fork(enum kmem_fork_phase phase)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
         kmem_lock_fork(&kmem_buckets[b].kb_lock, phase);
-}
-
-static int check_fail(const char *what, uint64_t a, uint64_t b)
-{
-    kmem_complain(what, a, b);
-    return 1;
-}
-
-int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
-{
-    int bad = 0;
-    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-        struct kmem_bucket *kb = &kmem_buckets[b];
-        struct kmem_class *c = &kmem_classes[b];
-        kmem_lock_acquire(&kb->kb_lock);
-        uint64_t free = 0, empty = 0, listed = 0;
-        for (uint32_t link = kb->kb_partial; link != 0 && bad < 10;) {
-            uint32_t slab = link - 1;
-            struct kmem_page *d = kmem_page_of(slab);
-            if (d->ku_kind != b || d->ku_nfree == 0 || d->ku_nfree > c->kc_pieces) {
-                bad += check_fail("bucket: bad slab on the partial list", b, slab);
-                break;
-            }
-            /* Walk the slab's free list: indices in range, keys intact, no
-             * piece twice. */
-            uint64_t seen[KMEM_SLAB_MAXPIECES / 64] = { 0 };
-            uint32_t idx = d->ku_freehead;
-            char *base = slab_base(slab);
-            for (uint32_t i = 0; i < d->ku_nfree; i++) {
-                uintptr_t *w = (uintptr_t *)(base + (size_t)idx * c->kc_size);
-                if (idx >= c->kc_pieces || (seen[idx / 64] >> (idx % 64) & 1) ||
-                    w[1] != kmem_piece_key(w)) {
-                    bad += check_fail("bucket: slab free list damaged", b, slab);
-                    break;
-                }
-                seen[idx / 64] |= (uint64_t)1 << (idx % 64);
-                idx = (uint32_t)w[0];
-            }
-            free += d->ku_nfree;
-            empty += d->ku_nfree == c->kc_pieces;
-            listed++;
-            link = d->ku_word;
-            if (listed > kb->kb_slabs) {
-                bad += check_fail("bucket: partial list loops", b, listed);
-                break;
-            }
-        }
-        if (free != kb->kb_free)
-            bad += check_fail("bucket: free pieces disagree with the slabs", free, kb->kb_free);
-        if (empty != kb->kb_empty)
-            bad += check_fail("bucket: empty slab count", empty, kb->kb_empty);
-        for (uint32_t i = 0; i < kb->kb_xfer; i++) {
-            uintptr_t *w = kb->kb_xfer_pieces[i];
-            uint32_t page = kmem_page_index(w);
-            if (page == KMEM_NO_PAGE || w[1] != kmem_piece_key(w) ||
-                !kmem_piece_locate(b, page, (uintptr_t)w).pp_exact) {
-                bad += check_fail("bucket: transfer cache holds a bad piece", b, i);
-                break;
-            }
-        }
-        if (kb->kb_free + kb->kb_xfer + cached[b] > kb->kb_slabs * c->kc_pieces)
-            bad += check_fail("bucket: more free pieces than carved",
-                              kb->kb_free + kb->kb_xfer + cached[b], kb->kb_slabs * c->kc_pieces);
-        kmem_lock_release(&kb->kb_lock);
-    }
-    return bad;
 }
