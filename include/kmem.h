@@ -165,7 +165,7 @@ struct kmem_bucket_stats {
     uint64_t free;       /* pieces free: in the shared bucket + thread caches */
     uint64_t cached;     /* of which held by thread caches */
     uint64_t requests;   /* allocations ever */
-    uint64_t highwat;    /* most pieces a thread cache keeps (kb_highwat) */
+    uint64_t highwat;    /* most pieces a thread cache keeps of it */
     uint64_t slabs;      /* slabs (runs of pages cut into pieces) held */
     uint64_t slab_pages; /* pages per slab */
 };

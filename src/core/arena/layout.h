@@ -47,27 +47,27 @@ struct kmem_arena {
     uint32_t ka_runs_max;       /* [I] run records that fit */
     struct kmem_page *ka_pages; /* [I] descriptor table */
     struct kmem_run *ka_runs;   /* [I] run records, [0] unused */
-    struct kmem_commit ka_commit_pages; /* [L] data pages */
-    uint32_t ka_runs_used;      /* [L] records ever taken */
-    uint32_t ka_run_unused;     /* [L] first unused record */
-    uint32_t ka_high;           /* [L] pages below this have been used */
-    uint32_t ka_dirty_oldest;   /* [L] dirty runs by age */
-    uint32_t ka_dirty_newest;   /* [L] */
-    uint32_t ka_bins[2][KMEM_RUN_BINS];         /* [L] first run of each bin */
-    uint64_t ka_binmap[2][KMEM_RUN_BINWORDS];   /* [L] non-empty bins */
-    uint64_t ka_free_pages[2];  /* [L] pages in dirty / clean runs */
-    uint64_t ka_large_pages;    /* [L] pages of live large blocks */
-    uint64_t ka_large_blocks;   /* [L] live large blocks */
-    uint64_t ka_slab_pages;     /* [L] pages cut into pieces */
-    uint64_t ka_internal_pages; /* [L] kmem's own pages (thread caches' blocks) */
-    uint64_t ka_runs_live;      /* [L] run records in use */
-    uint32_t ka_runs_unused;    /* [L] records on the unused list */
-    uint32_t ka_busy_runs;      /* [L] runs being given back (lock dropped) */
-    uint64_t ka_busy_pages;     /* [L] their pages */
-    uint64_t ka_decommit_calls; /* [L] */
-    uint64_t ka_decommit_bytes; /* [L] */
-    uint64_t ka_commit_calls;   /* [L] */
-    uint64_t ka_cap_pages;      /* [L] most pages held (KMEM_LIMIT); 0: none */
+    struct kmem_commit ka_commit_pages; /* [arena] data pages */
+    uint32_t ka_runs_used;      /* [arena] records ever taken */
+    uint32_t ka_run_unused;     /* [arena] first unused record */
+    uint32_t ka_high;           /* [arena] pages below this have been used */
+    uint32_t ka_dirty_oldest;   /* [arena; read relaxed] dirty runs by age */
+    uint32_t ka_dirty_newest;   /* [arena] */
+    uint32_t ka_bins[2][KMEM_RUN_BINS];         /* [arena] first run of each bin */
+    uint64_t ka_binmap[2][KMEM_RUN_BINWORDS];   /* [arena] non-empty bins */
+    uint64_t ka_free_pages[2];  /* [arena; read relaxed] pages in dirty / clean runs */
+    uint64_t ka_large_pages;    /* [arena] pages of live large blocks */
+    uint64_t ka_large_blocks;   /* [arena] live large blocks */
+    uint64_t ka_slab_pages;     /* [arena] pages cut into pieces */
+    uint64_t ka_internal_pages; /* [arena] kmem's own pages (thread caches' blocks) */
+    uint64_t ka_runs_live;      /* [arena] run records in use */
+    uint32_t ka_runs_unused;    /* [arena] records on the unused list */
+    uint32_t ka_busy_runs;      /* [arena] runs being given back (lock dropped) */
+    uint64_t ka_busy_pages;     /* [arena] their pages */
+    uint64_t ka_decommit_calls; /* [arena] */
+    uint64_t ka_decommit_bytes; /* [arena] */
+    uint64_t ka_commit_calls;   /* [arena] */
+    uint64_t ka_cap_pages;      /* [arena] most pages held (KMEM_LIMIT); 0: none */
     uint32_t ka_decay_ms;       /* [A] dirty runs unused this long go back */
     uint64_t ka_dirty_max;      /* [I] most dirty pages kept; 0: the larger of
                                    KMEM_DIRTY_MIN_BYTES and the pages in use */

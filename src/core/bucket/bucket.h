@@ -41,15 +41,15 @@ struct kmem_class {
 
 struct kmem_bucket {
     kmem_lock kb_lock;
-    uint32_t kb_partial;  /* [L] first slab with free pieces: page + 1; 0 none */
-    uint64_t kb_slabs;    /* [L] slabs held */
-    uint64_t kb_free;     /* [L] pieces on slab free lists */
-    uint64_t kb_empty;    /* [L, A] slabs whose pieces are all free */
-    uint64_t kb_empty_low; /* [L] fewest empty slabs since the last reclaim
+    uint32_t kb_partial;  /* [bucket] first slab with free pieces: page + 1; 0 none */
+    uint64_t kb_slabs;    /* [bucket] slabs held */
+    uint64_t kb_free;     /* [bucket] pieces on slab free lists */
+    uint64_t kb_empty;    /* [bucket; read relaxed] slabs whose pieces are all free */
+    uint64_t kb_empty_low; /* [bucket] fewest empty slabs since the last reclaim
                               pass: that many stayed empty throughout */
     uint64_t kb_calls;    /* [A] allocations not counted by a thread cache */
-    uint32_t kb_xfer;     /* [L, A] pieces in the transfer cache */
-    uint32_t kb_xfer_low; /* [L] fewest there since the last reclaim pass */
+    uint32_t kb_xfer;     /* [bucket; read relaxed] pieces in the transfer cache */
+    uint32_t kb_xfer_low; /* [bucket] fewest there since the last reclaim pass */
     void **kb_xfer_pieces; /* [I] the transfer cache, kc_xfer pieces */
 } __attribute__((aligned(64)));
 

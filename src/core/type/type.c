@@ -9,12 +9,12 @@
 #include "core/tcache/tcache.h"
 
 static kmem_lock types_lock = KMEM_LOCK_INIT;
-static struct kmem_type *types_head;              /* [L] append-only list */
-static struct kmem_type *types_tail;              /* [L] */
-static struct kmem_type *slot_type[KMEM_TYPE_SLOTS]; /* [L] owner of each slot */
-static uint32_t slots_used = 1;                   /* [L] slot 0 is never used */
-static uint32_t limit_seq;                        /* [L] bumped when limited memory frees */
-static uint32_t types_registered;                 /* [L] the last ks_id given */
+static struct kmem_type *types_head;              /* [types] append-only list */
+static struct kmem_type *types_tail;              /* [types] */
+static struct kmem_type *slot_type[KMEM_TYPE_SLOTS]; /* [types] owner of each slot */
+static uint32_t slots_used = 1;                   /* [types] slot 0 is never used */
+static uint32_t limit_seq;                        /* [types] bumped when limited memory frees */
+static uint32_t types_registered;                 /* [types] the last ks_id given */
 
 #define ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_SEQ_CST)
 #define SUB(field, v) __atomic_fetch_sub(&(field), (v), __ATOMIC_SEQ_CST)

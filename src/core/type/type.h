@@ -6,10 +6,15 @@
  * updated atomically) and, if it has a slot, of every thread cache's
  * counters in that slot. The fast path counts in the thread's slot; a type
  * with a limit counts only in its shared counters (ks_fast is 0), under
- * kmem_types_lock, so that the limit check sees every byte.
+ * the types lock, so that the limit check sees every byte.
  *
- *   memuse = (ks_alloc_bytes - ks_free_bytes) + sum over caches and
- *            buckets b of (tn_allocs - tn_frees) * size(b) in its slot
+ *   memuse = (ks_alloc_bytes - ks_free_bytes)
+ *          + (retired.alloc_bytes - retired.free_bytes) of its slot
+ *          + sum over live caches and buckets b of
+ *            (tn_allocs - tn_frees) * size(b) in its slot
+ *
+ * and, over all types, sum of memuse == small_inuse + large_inuse +
+ * internal (core/alloc/stats.c checks it).
  */
 #ifndef KMEM_TYPE_H
 #define KMEM_TYPE_H

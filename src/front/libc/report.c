@@ -9,8 +9,8 @@
  *                           the command it runs, so that the programs that
  *                           command starts do not report too)
  * "Normally" includes _exit() and _Exit(), which many programs (shells
- * among them) end with: kmem provides them, reports, and ends the process
- * as they do. A process killed by a signal does not report.
+ * among them) end with: exit.c provides them and reports first. A process
+ * killed by a signal does not report.
  */
 #define _GNU_SOURCE
 #include "front/libc/report.h"
@@ -19,7 +19,6 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kmem.h"
@@ -43,7 +42,7 @@ void kmem_report_write(int fd, int flags)
     kmem_stats_print(write_all, &fd, flags);
 }
 
-static void report_at_exit(void)
+void kmem_report_at_exit(void)
 {
     static int reported; /* exit() runs the destructor; _exit() may follow */
     int saved = errno;
@@ -73,17 +72,5 @@ static void report_at_exit(void)
 
 static __attribute__((destructor)) void report_in_destructor(void)
 {
-    report_at_exit();
-}
-
-__attribute__((visibility("default"), noreturn)) void _exit(int status)
-{
-    report_at_exit();
-    for (;;)
-        syscall(SYS_exit_group, status);
-}
-
-__attribute__((visibility("default"), noreturn)) void _Exit(int status)
-{
-    _exit(status);
+    kmem_report_at_exit();
 }

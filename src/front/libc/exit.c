@@ -1,0 +1,23 @@
+/*
+ * exit.c — _exit() and _Exit() of the drop-in library: many programs end
+ * with them (shells among them), skipping the destructors that would have
+ * written the statistics kmem-run asked for. These report first, then end
+ * the process as the C library's do.
+ */
+#define _GNU_SOURCE
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "front/libc/report.h"
+
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+    kmem_report_at_exit();
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status)
+{
+    _exit(status);
+}
