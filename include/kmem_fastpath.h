@@ -110,7 +110,10 @@ static inline size_t kmem_bucket_size(unsigned index)
 
 /* ---- the type record ------------------------------------------------------
  * A type's counters that are not held in thread caches; the true figure is
- * these plus its slot in every thread's cache (src/core/type/type.c). */
+ * these plus its slot in every thread's cache (src/core/type/type.c). What
+ * the type holds is kept by bucket (pieces) and in whole pages (bytes), as
+ * net counts, so that a reader can add a type's memory up by bucket and
+ * the buckets' by type from the same values. */
 struct kmem_type {
     const char *ks_shortdesc;    /* [I] name in the statistics */
     const char *ks_longdesc;     /* [I] one-line description */
@@ -123,16 +126,18 @@ struct kmem_type {
     uint32_t ks_waiters;         /* [A] KM_WAITOK callers asleep at the limit */
     struct kmem_type *ks_next;   /* [types] list of registered types */
     uint64_t ks_limit;           /* [A] bytes, 0 = none */
-    uint64_t ks_calls;           /* [A] allocations */
-    uint64_t ks_frees;           /* [A] frees */
-    uint64_t ks_alloc_bytes;     /* [A] rounded bytes allocated */
-    uint64_t ks_free_bytes;      /* [A] rounded bytes freed */
-    uint64_t ks_req_bytes;       /* [A] requested bytes */
+    uint64_t ks_calls;           /* [A] allocations counted here */
+    uint64_t ks_frees;           /* [A] frees counted here */
+    uint64_t ks_alloc_bytes;     /* [A] their rounded bytes, summed */
+    uint64_t ks_req_bytes;       /* [A] the bytes they asked for, summed */
+    uint64_t ks_large;           /* [A] bytes of whole pages held now */
     uint64_t ks_maxused;         /* [A] high-water of memuse */
     uint64_t ks_limblocks;       /* [A] requests that found the limit */
+    uint64_t ks_pieces[KMEM_NBUCKETS + 1]; /* [A] pieces of each bucket held
+                                    now, counted here ([0] unused) */
 };
 #define KMEM_TYPE_INITIALIZER(shortdesc, longdesc) \
-    { (shortdesc), (longdesc), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    { (shortdesc), (longdesc), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, { 0 } }
 
 /* ---- the page descriptor (the paper's kmemusage), 8 bytes a page ---------- */
 struct kmem_page {

@@ -86,6 +86,18 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
 
 /* ---- allocation --------------------------------------------------------- */
 
+static struct kmem_size piece_size(unsigned b)
+{
+    struct kmem_size s = { b, kmem_classes[b].kc_size };
+    return s;
+}
+
+static struct kmem_size pages_size(size_t bytes)
+{
+    struct kmem_size s = { 0, bytes };
+    return s;
+}
+
 size_t kmem_max_request(void)
 {
     return (size_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT;
@@ -121,7 +133,7 @@ static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool co
      * type's shared counters. */
     __atomic_fetch_add(&kmem_buckets[b].kb_calls, 1, __ATOMIC_RELAXED);
     if (!counted)
-        kmem_type_count_alloc(type, kmem_classes[b].kc_size, size);
+        kmem_type_count_alloc(type, piece_size(b), size);
     return piece;
 }
 
@@ -132,7 +144,7 @@ static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int fl
         return exhausted(size, type, flags, who);
     kmem_type_ensure(type);
     size_t rounded = kmem_classes[b].kc_size;
-    int admit = kmem_type_admit(type, rounded, size, true, flags, who);
+    int admit = kmem_type_admit(type, piece_size(b), size, true, flags, who);
     if (admit == KMEM_ADMIT_REFUSED)
         return NULL;
     void *p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED);
@@ -142,7 +154,7 @@ static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int fl
     }
     if (p == NULL) {
         if (admit == KMEM_ADMIT_COUNTED)
-            kmem_type_unadmit(type, rounded, true);
+            kmem_type_unadmit(type, piece_size(b), true);
         return exhausted(size, type, flags, who);
     }
     if (flags & KM_ZERO)
@@ -165,7 +177,7 @@ static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *ty
     uint32_t npages = (uint32_t)((size + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
     size_t rounded = (size_t)npages << KMEM_PAGE_SHIFT;
     kmem_type_ensure(type);
-    int admit = kmem_type_admit(type, rounded, size, true, flags, who);
+    int admit = kmem_type_admit(type, pages_size(rounded), size, true, flags, who);
     if (admit == KMEM_ADMIT_REFUSED)
         return NULL;
     struct kmem_page head = kmem_large_head(npages, KMEM_RELAXED_LOAD(type->ks_id));
@@ -177,11 +189,11 @@ static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *ty
     }
     if (page == KMEM_NO_PAGE) {
         if (admit == KMEM_ADMIT_COUNTED)
-            kmem_type_unadmit(type, rounded, true);
+            kmem_type_unadmit(type, pages_size(rounded), true);
         return exhausted(size, type, flags, who);
     }
     if (admit == KMEM_ADMIT_FREE)
-        kmem_type_count_alloc(type, rounded, size);
+        kmem_type_count_alloc(type, pages_size(rounded), size);
     void *p = kmem_page_addr(page);
     if ((flags & KM_ZERO) && !zeroed)
         __builtin_memset(p, 0, rounded);
@@ -238,7 +250,7 @@ static void free_small(void *ptr, unsigned b, struct kmem_type *type)
         ((uintptr_t *)ptr)[1] = kmem_piece_key(ptr);
         if (kmem_bucket_give(b, &ptr, 1) != 0)
             kmem_reclaim_poke();
-        kmem_type_count_free(type, kmem_classes[b].kc_size);
+        kmem_type_count_free(type, piece_size(b));
         return;
     }
     unsigned what = kmem_tcache_make_room(tc, b);
@@ -252,7 +264,7 @@ static void free_small(void *ptr, unsigned b, struct kmem_type *type)
         return;
     /* A type counted on the slow path (a limit, or no slot). */
     kmem_tbin_put(&tc->tc_bins[b], ptr, kmem_piece_key(ptr));
-    kmem_type_count_free(type, kmem_classes[b].kc_size);
+    kmem_type_count_free(type, piece_size(b));
 }
 
 __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *type,
@@ -269,7 +281,7 @@ __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *ty
     /* Checked again under the arena lock: two threads freeing one block. */
     if (kmem_arena_free_block(blk.bl_page, KMEM_KIND_LARGE) == 0)
         kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
-    kmem_type_count_free(type, blk.bl_size);
+    kmem_type_count_free(type, pages_size(blk.bl_size));
     kmem_reclaim_poke();
 }
 
@@ -295,13 +307,14 @@ static enum resized resize_in_place(const struct block *blk, size_t size,
     }
     /* Never wait here; a waiting caller waits once, in the move. */
     int quiet = (flags & KM_WAITOK) ? KMEM_ADMIT_QUIET : 0;
-    int admit = kmem_type_admit(type, new_bytes - old_bytes, 0, false, KM_NOWAIT | quiet, who);
+    int admit = kmem_type_admit(type, pages_size(new_bytes - old_bytes), 0, false,
+                                KM_NOWAIT | quiet, who);
     if (admit == KMEM_ADMIT_REFUSED)
         return (flags & KM_WAITOK) ? RESIZE_NO_ROOM : RESIZE_REFUSED;
     bool zeroed = false;
     if (!kmem_arena_grow(blk->bl_page, blk->bl_npages, npages, &zeroed)) {
         if (admit == KMEM_ADMIT_COUNTED)
-            kmem_type_unadmit(type, new_bytes - old_bytes, false);
+            kmem_type_unadmit(type, pages_size(new_bytes - old_bytes), false);
         return RESIZE_NO_ROOM;
     }
     if (admit == KMEM_ADMIT_FREE)

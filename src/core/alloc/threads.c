@@ -15,7 +15,7 @@ static void thread_exit(void *arg)
     bool to_slabs;
     size_t bytes = kmem_tcache_retire(arg, &to_slabs);
     if (bytes != 0)
-        kmem_type_count_free(M_KMEM, bytes);
+        kmem_type_count_free(M_KMEM, (struct kmem_size){ 0, bytes });
     if (to_slabs)
         kmem_reclaim_poke();
 }
@@ -30,7 +30,7 @@ struct kmem_tcache *kmem_thread_cache_start(void)
     if (bytes == 0)
         return NULL;
     kmem_type_ensure(M_KMEM);
-    kmem_type_count_alloc(M_KMEM, bytes, needed);
+    kmem_type_count_alloc(M_KMEM, (struct kmem_size){ 0, bytes }, needed);
     /* This may allocate (a C library's key storage), on the cache now. */
     (void)kmem_os_at_thread_exit(thread_exit, tc);
     return tc;
@@ -47,5 +47,5 @@ void kmem_threads_fork_child(void)
     size_t bytes;
     uint32_t lost = kmem_tcache_retire_lost(&bytes);
     for (uint32_t i = 0; i < lost; i++)
-        kmem_type_count_free(M_KMEM, bytes / lost);
+        kmem_type_count_free(M_KMEM, (struct kmem_size){ 0, bytes / lost });
 }

@@ -26,7 +26,7 @@ KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 static kmem_lock registry_lock = KMEM_LOCK_INIT;
 static struct kmem_tcache *registry;                 /* [registry] live caches */
 static uint64_t retired_requests[KMEM_NBUCKETS + 1]; /* [registry] by bucket */
-static struct kmem_tsum retired[KMEM_TYPE_SLOTS];    /* [registry] by slot */
+static struct kmem_tcount retired[KMEM_TYPE_SLOTS][KMEM_NBUCKETS + 1]; /* [registry] */
 static uint32_t lost_at_fork; /* caches of threads that did not survive a fork */
 
 /* The counters of a bin for a slot. */
@@ -96,15 +96,11 @@ static void retire_locked(struct kmem_tcache *tc)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
         for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++) {
-            struct kmem_tcount *c = count_of(tc, b, slot);
-            struct kmem_tsum *r = &retired[slot];
-            uint64_t size = kmem_classes[b].kc_size;
+            struct kmem_tcount *c = count_of(tc, b, slot), *r = &retired[slot][b];
             retired_requests[b] += c->tn_allocs;
-            r->calls += c->tn_allocs;
-            r->frees += c->tn_frees;
-            r->alloc_bytes += c->tn_allocs * size;
-            r->free_bytes += c->tn_frees * size;
-            r->req_bytes += c->tn_req_bytes;
+            r->tn_allocs += c->tn_allocs;
+            r->tn_frees += c->tn_frees;
+            r->tn_req_bytes += c->tn_req_bytes;
         }
     registry_unlink(tc);
 }
@@ -236,30 +232,22 @@ void kmem_tcache_registry_unlock(void)
     kmem_lock_release(&registry_lock);
 }
 
-void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum)
+void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum)
 {
-    sum->frees += retired[slot].frees;
-    sum->free_bytes += retired[slot].free_bytes;
+    sum->req_bytes = 0;
+    for (unsigned b = 0; b <= KMEM_NBUCKETS; b++) {
+        sum->frees[b] = retired[slot][b].tn_frees;
+        sum->allocs[b] = retired[slot][b].tn_allocs;
+        sum->req_bytes += retired[slot][b].tn_req_bytes;
+    }
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
-        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
             /* Acquire: the allocations read after this are at least as new. */
-            uint64_t frees = __atomic_load_n(&count_of(tc, b, slot)->tn_frees, __ATOMIC_ACQUIRE);
-            sum->frees += frees;
-            sum->free_bytes += frees * kmem_classes[b].kc_size;
-        }
-}
-
-void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum)
-{
-    sum->calls += retired[slot].calls;
-    sum->alloc_bytes += retired[slot].alloc_bytes;
-    sum->req_bytes += retired[slot].req_bytes;
+            sum->frees[b] += __atomic_load_n(&count_of(tc, b, slot)->tn_frees, __ATOMIC_ACQUIRE);
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             const struct kmem_tcount *c = count_of(tc, b, slot);
-            uint64_t allocs = KMEM_RELAXED_LOAD(c->tn_allocs);
-            sum->calls += allocs;
-            sum->alloc_bytes += allocs * kmem_classes[b].kc_size;
+            sum->allocs[b] += KMEM_RELAXED_LOAD(c->tn_allocs);
             sum->req_bytes += KMEM_RELAXED_LOAD(c->tn_req_bytes);
         }
 }

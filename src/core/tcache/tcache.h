@@ -15,9 +15,9 @@
  * and requested bytes it served (struct kmem_tcount, tb_counts). Slots are
  * numbers the type layer hands out; this layer knows nothing of types.
  * When a cache retires, its counts are folded into per-slot totals kept
- * here, so that a slot's figure is always
+ * here, so that a slot's figure in a bucket is always
  *
- *     retired[slot] + sum over live caches of their counts in slot.
+ *     retired[slot][b] + sum over live caches of their counts in slot, b.
  *
  * The stacks and counters live in one block of whole pages taken from the
  * arena (page kind KMEM_KIND_INTERNAL: never a block a program may free).
@@ -90,10 +90,10 @@ unsigned kmem_tcache_make_room(struct kmem_tcache *tc, unsigned b);
 /* Give all of the cache's pieces back; true if some went onto slabs. */
 bool kmem_tcache_flush(struct kmem_tcache *tc);
 
-/* A slot's figures as counted by thread caches. */
+/* A slot's figures as counted by thread caches, by bucket. */
 struct kmem_tsum {
-    uint64_t calls, frees;
-    uint64_t alloc_bytes, free_bytes; /* rounded sizes */
+    uint64_t allocs[KMEM_NBUCKETS + 1];
+    uint64_t frees[KMEM_NBUCKETS + 1];
     uint64_t req_bytes;
 };
 
@@ -103,12 +103,11 @@ struct kmem_tsum {
 bool kmem_tcache_registry_lock(bool try);
 void kmem_tcache_registry_unlock(void);
 
-/* Registry lock held: add the frees (then, separately, the allocations)
- * counted in `slot`, by live caches and retired ones. A reader takes the
- * frees first: a block's allocation is counted before its free, so every
- * free it sees has its allocation seen too. */
-void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum);
-void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum);
+/* Registry lock held: the frees, then the allocations, counted in `slot`
+ * by live caches and retired ones, into *sum (overwritten). The frees are
+ * read first: a block's allocation is counted before its free, so every
+ * free seen has its allocation seen too. */
+void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum);
 
 /* Per bucket: pieces held by caches, and requests they served (live caches
  * plus those retired). */

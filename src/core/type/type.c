@@ -50,34 +50,51 @@ void kmem_type_register(struct kmem_type *type)
 }
 
 /*
- * A type's figures: its shared counters plus its slot in every cache.
- * Frees are read before allocations — a block's allocation is counted
- * before its free, so every free seen has its allocation seen too, and no
- * figure comes out negative — and all under the registry lock, so that a
- * retiring cache's counts do not move between the two reads. With `try`,
- * a busy registry gives up (false).
+ * A type's counts: its shared counters plus its slot in every cache (live
+ * and retired), each read once, frees before allocations — a block's
+ * allocation is counted before its free, so every free seen has its
+ * allocation seen too — and all under the registry lock, so that a
+ * retiring cache's counts do not move between the two reads. Signed: a
+ * type named by frees of another's pieces goes below zero. With `try`, a
+ * busy registry gives up (false).
  */
-static bool read_counts(const struct kmem_type *type, struct kmem_tsum *sum, bool try)
+struct counts {
+    uint64_t calls, frees, req_bytes, alloc_bytes;
+    int64_t pieces[KMEM_NBUCKETS + 1];
+    int64_t large;
+};
+
+static bool read_counts(const struct kmem_type *type, struct counts *c, bool try)
 {
     uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
+    struct kmem_tsum sum;
     if (!kmem_tcache_registry_lock(try))
         return false;
-    *sum = (struct kmem_tsum){ 0, 0, 0, 0, 0 };
-    sum->frees = LOAD(type->ks_frees);
-    sum->free_bytes = LOAD(type->ks_free_bytes);
+    c->frees = LOAD(type->ks_frees);
     if (slot != 0)
-        kmem_tcache_sum_frees(slot, sum);
-    sum->calls += LOAD(type->ks_calls);
-    sum->alloc_bytes += LOAD(type->ks_alloc_bytes);
-    sum->req_bytes += LOAD(type->ks_req_bytes);
-    if (slot != 0)
-        kmem_tcache_sum_allocs(slot, sum);
+        kmem_tcache_sum_slot(slot, &sum);
+    c->calls = LOAD(type->ks_calls);
+    c->req_bytes = LOAD(type->ks_req_bytes);
+    c->alloc_bytes = LOAD(type->ks_alloc_bytes);
+    c->large = (int64_t)LOAD(type->ks_large);
+    c->pieces[0] = 0;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        c->pieces[b] = (int64_t)LOAD(type->ks_pieces[b]);
     kmem_tcache_registry_unlock();
+    if (slot != 0)
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+            c->frees += sum.frees[b];
+            c->calls += sum.allocs[b];
+            c->alloc_bytes += sum.allocs[b] * kmem_bucket_size(b);
+            c->pieces[b] += (int64_t)(sum.allocs[b] - sum.frees[b]);
+        }
+    if (slot != 0)
+        c->req_bytes += sum.req_bytes;
     return true;
 }
 
 /* a - b, or 0 where b is larger. A type whose frees outnumber its
- * allocations has been named by frees of another type's blocks (small
+ * allocations has been named by frees of another type's pieces (small
  * pieces do not record their type, see kmem_free): its figures stop at 0
  * instead of wrapping, and kmem_types_check reports it. */
 static uint64_t minus(uint64_t a, uint64_t b)
@@ -85,21 +102,30 @@ static uint64_t minus(uint64_t a, uint64_t b)
     return a > b ? a - b : 0;
 }
 
-/* Bytes the type holds. */
+static uint64_t at_least_0(int64_t v)
+{
+    return v > 0 ? (uint64_t)v : 0;
+}
+
+/* Bytes the type holds, by the counts, each part at least 0. */
+static uint64_t memuse_in(const struct counts *c)
+{
+    uint64_t bytes = at_least_0(c->large);
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        bytes += at_least_0(c->pieces[b]) * kmem_bucket_size(b);
+    return bytes;
+}
+
 static uint64_t memuse_of(struct kmem_type *type)
 {
-    struct kmem_tsum sum;
-    read_counts(type, &sum, false);
-    return minus(sum.alloc_bytes, sum.free_bytes);
+    struct counts c;
+    read_counts(type, &c, false);
+    return memuse_in(&c);
 }
 
 static void sample_max(struct kmem_type *type, uint64_t used)
 {
     uint64_t seen = KMEM_RELAXED_LOAD(type->ks_maxused);
-    /* Counters of different threads are read one after another, so a sum
-     * may briefly be off; ignore values that cannot be (negative). */
-    if ((int64_t)used < 0)
-        return;
     while (used > seen &&
            !__atomic_compare_exchange_n(&type->ks_maxused, &seen, used, true,
                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -115,9 +141,9 @@ static void sample_max(struct kmem_type *type, uint64_t used)
  */
 void kmem_type_sample(struct kmem_type *type)
 {
-    struct kmem_tsum sum;
-    if (read_counts(type, &sum, true))
-        sample_max(type, minus(sum.alloc_bytes, sum.free_bytes));
+    struct counts c;
+    if (read_counts(type, &c, true))
+        sample_max(type, memuse_in(&c));
 }
 
 void kmem_type_sample_soon(struct kmem_type *type)
@@ -140,38 +166,50 @@ static void wake_waiters(struct kmem_type *type)
     kmem_os_wake(&limit_seq, true);
 }
 
-void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t requested)
+/* Hold one more block of `size` (sign +1) or one less (-1). */
+static void hold(struct kmem_type *type, struct kmem_size size, int sign)
+{
+    if (size.sz_bucket != 0)
+        ADD(type->ks_pieces[size.sz_bucket], (uint64_t)(int64_t)sign);
+    else
+        ADD(type->ks_large, (uint64_t)(int64_t)sign * size.sz_bytes);
+}
+
+void kmem_type_count_alloc(struct kmem_type *type, struct kmem_size size, size_t requested)
 {
     ADD(type->ks_calls, 1);
-    ADD(type->ks_alloc_bytes, rounded);
+    ADD(type->ks_alloc_bytes, size.sz_bytes);
     ADD(type->ks_req_bytes, requested);
+    hold(type, size, +1);
     kmem_type_sample_soon(type);
 }
 
-void kmem_type_count_free(struct kmem_type *type, size_t rounded)
+void kmem_type_count_free(struct kmem_type *type, struct kmem_size size)
 {
     ADD(type->ks_frees, 1);
-    ADD(type->ks_free_bytes, rounded);
+    hold(type, size, -1);
     wake_waiters(type);
 }
 
-void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t new_rounded)
+void kmem_type_count_resize(struct kmem_type *type, size_t old_bytes, size_t new_bytes)
 {
-    if (new_rounded > old_rounded) {
-        ADD(type->ks_alloc_bytes, new_rounded - old_rounded);
+    if (new_bytes > old_bytes) {
+        ADD(type->ks_alloc_bytes, new_bytes - old_bytes);
+        ADD(type->ks_large, new_bytes - old_bytes);
         kmem_type_sample_soon(type);
-    } else if (new_rounded < old_rounded) {
-        ADD(type->ks_free_bytes, old_rounded - new_rounded);
+    } else if (new_bytes < old_bytes) {
+        SUB(type->ks_large, old_bytes - new_bytes);
         wake_waiters(type);
     }
 }
 
-int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
+int kmem_type_admit(struct kmem_type *type, struct kmem_size size, size_t requested,
                     bool is_alloc, int flags, const char *who)
 {
     if (!kmem_type_limited(type))
         return KMEM_ADMIT_FREE;
     bool blocked = false;
+    size_t rounded = size.sz_bytes;
     kmem_lock_acquire(&types_lock);
     for (;;) {
         uint64_t limit = KMEM_RELAXED_LOAD(type->ks_limit);
@@ -212,32 +250,46 @@ int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
         ADD(type->ks_req_bytes, requested);
     }
     ADD(type->ks_alloc_bytes, rounded);
+    hold(type, size, +1);
     sample_max(type, memuse_of(type));
     kmem_lock_release(&types_lock);
     return KMEM_ADMIT_COUNTED;
 }
 
-void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc)
+void kmem_type_unadmit(struct kmem_type *type, struct kmem_size size, bool is_alloc)
 {
     if (is_alloc)
         SUB(type->ks_calls, 1);
-    SUB(type->ks_alloc_bytes, rounded);
+    SUB(type->ks_alloc_bytes, size.sz_bytes);
+    hold(type, size, -1);
     wake_waiters(type);
+}
+
+void kmem_type_take_reading(struct kmem_type *type, struct kmem_type_reading *out)
+{
+    struct counts c;
+    read_counts(type, &c, false);
+    struct kmem_type_stats *ts = &out->tr_stats;
+    out->tr_pieces[0] = 0;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        out->tr_pieces[b] = at_least_0(c.pieces[b]);
+    out->tr_large = at_least_0(c.large);
+    ts->inuse = minus(c.calls, c.frees);
+    ts->memuse = memuse_in(&c);
+    sample_max(type, ts->memuse);
+    ts->maxused = KMEM_RELAXED_LOAD(type->ks_maxused);
+    ts->calls = c.calls;
+    ts->limit = KMEM_RELAXED_LOAD(type->ks_limit);
+    ts->limblocks = LOAD(type->ks_limblocks);
+    ts->frees = c.frees;
+    ts->requested = c.req_bytes;
 }
 
 void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out)
 {
-    struct kmem_tsum sum;
-    read_counts(type, &sum, false);
-    out->inuse = minus(sum.calls, sum.frees);
-    out->memuse = minus(sum.alloc_bytes, sum.free_bytes);
-    sample_max(type, out->memuse);
-    out->maxused = KMEM_RELAXED_LOAD(type->ks_maxused);
-    out->calls = sum.calls;
-    out->limit = KMEM_RELAXED_LOAD(type->ks_limit);
-    out->limblocks = LOAD(type->ks_limblocks);
-    out->frees = sum.frees;
-    out->requested = sum.req_bytes;
+    struct kmem_type_reading r;
+    kmem_type_take_reading(type, &r);
+    *out = r.tr_stats;
 }
 
 /* The list only grows, and entries are published with release stores, so
@@ -266,14 +318,17 @@ int kmem_types_check(void)
 {
     int bad = 0;
     for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t)) {
-        struct kmem_tsum sum;
-        read_counts(t, &sum, false);
-        if (sum.frees > sum.calls || sum.free_bytes > sum.alloc_bytes) {
+        struct counts c;
+        read_counts(t, &c, false);
+        int64_t below = c.large < 0 ? -c.large : 0;
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+            if (c.pieces[b] < 0)
+                below += -c.pieces[b] * (int64_t)kmem_bucket_size(b);
+        if (c.frees > c.calls || below > 0) {
             kmem_complain_type("freed more than it allocated (a block of another type "
                                "was freed with this one): frees and bytes beyond its "
-                               "allocations", t->ks_shortdesc,
-                               minus(sum.frees, sum.calls),
-                               minus(sum.free_bytes, sum.alloc_bytes));
+                               "allocations", t->ks_shortdesc, minus(c.frees, c.calls),
+                               (uint64_t)below);
             bad++;
         }
     }
@@ -289,11 +344,14 @@ struct totals {
 static void add_totals(struct kmem_type *type, void *arg)
 {
     struct totals *t = arg;
-    struct kmem_tsum sum;
-    read_counts(type, &sum, false);
-    t->memuse += sum.alloc_bytes - sum.free_bytes;
-    t->requested += sum.req_bytes;
-    t->rounded += sum.alloc_bytes;
+    struct counts c;
+    read_counts(type, &c, false);
+    int64_t bytes = c.large;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        bytes += c.pieces[b] * (int64_t)kmem_bucket_size(b);
+    t->memuse += (uint64_t)bytes;
+    t->requested += c.req_bytes;
+    t->rounded += c.alloc_bytes;
 }
 
 void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded)

@@ -35,19 +35,27 @@ static inline bool kmem_type_limited(const struct kmem_type *type)
     return KMEM_RELAXED_LOAD(type->ks_limit) != 0;
 }
 
-/* Count in the shared counters: an allocation of `rounded` bytes
- * (`requested` asked for), a free, or a change of size in place. */
-void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t requested);
-void kmem_type_count_free(struct kmem_type *type, size_t rounded);
-void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t new_rounded);
+/* What a block is, for the counters: a piece of bucket b (1..), or
+ * `bytes` of whole pages (b = 0). */
+struct kmem_size {
+    unsigned sz_bucket;
+    size_t sz_bytes; /* rounded: the bucket's size, or whole pages */
+};
+
+/* Count in the shared counters: an allocation (`requested` bytes asked
+ * for), a free, or a change of size in place of whole pages. */
+void kmem_type_count_alloc(struct kmem_type *type, struct kmem_size size, size_t requested);
+void kmem_type_count_free(struct kmem_type *type, struct kmem_size size);
+void kmem_type_count_resize(struct kmem_type *type, size_t old_bytes, size_t new_bytes);
 
 /*
- * Admit `rounded` more bytes for a type. Without a limit: KMEM_ADMIT_FREE,
- * nothing counted (the caller counts). With one: the bytes are counted (as
- * an allocation if `is_alloc`, else as growth in place) and the result is
- * KMEM_ADMIT_COUNTED; at the limit, KM_NOWAIT gets KMEM_ADMIT_REFUSED and
- * KM_WAITOK sleeps until frees make room. A KM_WAITOK request larger than
- * the limit itself aborts (naming `who`).
+ * Admit a block of `size` for a type (an allocation if `is_alloc`, else
+ * growth in place by size.sz_bytes of whole pages). Without a limit:
+ * KMEM_ADMIT_FREE, nothing counted (the caller counts). With one: the
+ * block is counted and the result is KMEM_ADMIT_COUNTED; at the limit,
+ * KM_NOWAIT gets KMEM_ADMIT_REFUSED and KM_WAITOK sleeps until frees make
+ * room. A KM_WAITOK request larger than the limit itself aborts (naming
+ * `who`).
  */
 #define KMEM_ADMIT_REFUSED 0
 #define KMEM_ADMIT_FREE    1
@@ -55,11 +63,11 @@ void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t n
 /* In flags: a refusal is not counted in ks_limblocks (the caller will ask
  * again in a way that counts). */
 #define KMEM_ADMIT_QUIET   0x100
-int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
+int kmem_type_admit(struct kmem_type *type, struct kmem_size size, size_t requested,
                     bool is_alloc, int flags, const char *who);
 
 /* Undo an admission whose memory could not be had. */
-void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc);
+void kmem_type_unadmit(struct kmem_type *type, struct kmem_size size, bool is_alloc);
 
 /* Sample the type's high-water mark (memuse summed over every cache). */
 void kmem_type_sample(struct kmem_type *type);
@@ -67,6 +75,22 @@ void kmem_type_sample(struct kmem_type *type);
 /* The same, at most about once a millisecond per thread: summing every
  * cache's counters costs more than the exchanges that call this. */
 void kmem_type_sample_soon(struct kmem_type *type);
+
+/* A type's figures at one reading: what kmem_type_stats reports, and the
+ * pieces it holds of each bucket and its bytes of whole pages, each
+ * counter read once, so that
+ *
+ *     ts.memuse == sum over b of pieces[b] * size(b) + large
+ *
+ * exactly, and a reader adding readings up by bucket and by type gets the
+ * same totals. Each is at least 0: a type named by frees of another
+ * type's pieces would go below (see kmem_types_check). */
+struct kmem_type_reading {
+    struct kmem_type_stats tr_stats;
+    uint64_t tr_pieces[KMEM_NBUCKETS + 1];
+    uint64_t tr_large;
+};
+void kmem_type_take_reading(struct kmem_type *type, struct kmem_type_reading *out);
 
 /* Current figures of a type (see kmem_type_stats in kmem.h). */
 void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out);
@@ -84,7 +108,9 @@ void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg
  * failures, each reported. */
 int kmem_types_check(void);
 
-/* Sum of memuse, requested and rounded bytes over all types. */
+/* Sum of memuse, requested and rounded bytes over all types, each type
+ * as it is (one named by another's frees counts below zero), so that the
+ * sum is what the buckets and the arena hold. */
 void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded);
 
 int kmem_type_set_limit(struct kmem_type *type, size_t bytes);
