@@ -10,6 +10,8 @@
 #   FREESTANDING  1: the core over the freestanding platform, compiled with
 #             -ffreestanding, as libkmem-freestanding.a, with its own tests
 
+include mk/version.mk
+
 O        ?= build/release
 GEOMETRY ?= quarter
 SAN      ?=
@@ -100,9 +102,16 @@ $(O)/lib/libkmem.a: $(LIB_OBJ) $(LIBC_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ)
+# The shared library as C libraries are installed: the file libkmem.so.X.Y.Z
+# (VERSION), named by its soname libkmem.so.X, which programs record, and
+# libkmem.so -> libkmem.so.X for linking -lkmem and for LD_PRELOAD. What
+# it exports, and under which version: mk/libkmem.map.
+$(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ) mk/libkmem.map VERSION
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libkmem.so -Wl,-z,defs $(SANFLAGS) -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=mk/libkmem.map -Wl,-z,defs \
+	    $(SANFLAGS) -o $(@D)/$(SO_FILE) $(LIB_OBJ) $(LIBC_OBJ) -lpthread
+	ln -sf $(SO_FILE) $(@D)/$(SO_NAME)
+	ln -sf $(SO_NAME) $@
 
 $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)
