@@ -85,9 +85,11 @@ check-undefined: $(STATIC)
 	if [ -n "$$bad" ]; then echo "$(STATIC) needs symbols a freestanding core may not:" $$bad; exit 1; fi; \
 	echo "$(STATIC): needs nothing from outside but memcpy, memmove, memset"
 
+# KMEM_THREAD_CACHE may be given as 0 by a program that links
+# libkmem-freestanding.a with the installed headers (which are the release's).
 $(O)/include/kmem_config.h: mk/build.mk
 	@mkdir -p $(@D)
-	@printf '/* kmem_config.h — how this kmem was built (generated). */\n#ifndef KMEM_CONFIG_H\n#define KMEM_CONFIG_H\n#define KMEM_CLASSES_PER_DOUBLING %s\n#define KMEM_THREAD_CACHE %s\n#endif\n' $(CLASSES) $(CACHE) > $@.tmp
+	@printf '/* kmem_config.h — how this kmem was built (generated). */\n#ifndef KMEM_CONFIG_H\n#define KMEM_CONFIG_H\n#define KMEM_CLASSES_PER_DOUBLING %s\n#ifndef KMEM_THREAD_CACHE /* -DKMEM_THREAD_CACHE=0: for libkmem-freestanding.a */\n#define KMEM_THREAD_CACHE %s\n#endif\n#endif\n' $(CLASSES) $(CACHE) > $@.tmp
 	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
 
 $(O)/obj/%.o: src/%.c $(HEADERS)
