@@ -13,13 +13,16 @@
 #   tsan          the threaded tests under ThreadSanitizer
 #   freestanding  the core compiled -ffreestanding over the hook platform
 #   pow2          the tests again with the 1988 power-of-two buckets
+#
+# Installing: make install [PREFIX=/usr/local] [DESTDIR=...], make
+# uninstall, and make deb (a Debian package of the same files).
 
 PREFIX   ?= /usr/local
 # Four size classes per doubling: chosen by make bench over the 1988 powers
 # of two (same speed, less memory; see README.md). GEOMETRY=pow2 builds those.
 GEOMETRY ?= quarter
 JOBS     ?= 2
-VERSION  := $(shell cat VERSION)
+include mk/version.mk
 BUILD    := $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEOMETRY)
 REL      := build/release
 
@@ -27,7 +30,8 @@ REL      := build/release
 THREADED_TESTS := test_smoke test_threads test_limits test_prodcons
 
 .PHONY: all lib test test-release test-freestanding test-asan test-tsan test-install \
-        test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall clean
+        test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall \
+        install-list deb clean
 
 all: lib
 
@@ -62,6 +66,7 @@ test-dropin:
 test-pow2:
 	$(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) O=build/pow2 GEOMETRY=pow2 all
 	tests/run.sh build/pow2
+	tests/install/check_library.sh build/pow2/lib pow2
 
 test-freestanding:
 	$(BUILD) O=build/freestanding FREESTANDING=1 all check-undefined
@@ -76,18 +81,20 @@ test-tsan:
 	$(BUILD) O=build/tsan SAN=thread all
 	TSAN_OPTIONS=halt_on_error=1 tests/run.sh build/tsan $(THREADED_TESTS)
 
-# Install into a scratch prefix and build the README's example against it
-# with pkg-config, shared and static.
+# What is installed, and how (tests/install/run.sh): the shared library's
+# names and exports, the manual pages, an install into a scratch prefix
+# holding exactly INSTALL_FILES, the example built against it with
+# pkg-config and with CMake, make uninstall emptying it, and the .deb.
+# What it checks with, as Debian PACKAGE=PROBE (mk/debian-packages.sh
+# installs the missing ones as root): the manual pages (mandoc, man), the
+# CMake package, pkg-config, and the .deb (lintian).
+TEST_PACKAGES := mandoc=mandoc man-db=man cmake=cmake pkg-config=pkg-config lintian=lintian
 test-install:
-	rm -rf build/install-test
-	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/build/install-test
-	PKG_CONFIG_PATH=$(CURDIR)/build/install-test/lib/pkgconfig sh -c '\
-	    $(CC) -std=c11 -Wall -Werror examples/example.c -o build/install-test/example-shared $$(pkg-config --cflags --libs kmem) && \
-	    $(CC) -std=c11 -Wall -Werror examples/example.c -o build/install-test/example-static $$(pkg-config --cflags kmem) \
-	        build/install-test/lib/libkmem.a $$(pkg-config --static --libs-only-l kmem | sed "s/-lkmem//")'
-	LD_LIBRARY_PATH=build/install-test/lib build/install-test/example-shared | grep -q 'first: 64 usable bytes'
-	build/install-test/example-static | grep -q 'Memory statistics by type'
-	@echo "test-install: headers, libraries and kmem.pc work"
+	@mk/debian-packages.sh "make test" $(TEST_PACKAGES) || true
+	$(BUILD) O=$(REL) lib
+	$(BUILD) O=build/freestanding FREESTANDING=1 lib
+	tests/install/check_library.sh $(REL)/lib $(GEOMETRY)
+	tests/install/run.sh build/install-test
 
 # ---- benchmarks ------------------------------------------------------------------
 
@@ -120,23 +127,65 @@ test-bench:
 
 # ---- installing ------------------------------------------------------------------
 
+# Every file make install puts under $(DESTDIR)$(PREFIX): make uninstall
+# removes exactly these, then the folders of INSTALL_DIRS left empty (never
+# PREFIX itself); make test checks that an install holds these and nothing
+# else, and that the .deb holds the same.
+#
+# kmem(3) documents every function and macro of the headers; `man
+# kmem_free` opens it through a link of MAN3_LINKS. A kmemstat(1) page is
+# to come with that tool.
+MAN3_LINKS := kmem_malloc kmem_malloc_aligned kmem_free kmem_realloc kmem_usable_size \
+              KMEM_MALLOC KMEM_FREE KMEM_TYPE_DEFINE KMEM_TYPE_DECLARE kmem_type_setlimit \
+              kmem_type_stats kmem_type_next kmem_type_name kmem_type_description \
+              kmem_nbuckets kmem_bucket_stats kmem_arena_stats kmem_stats_print kmem_init \
+              kmem_set_memory_limit kmem_trim kmem_thread_flush kmem_maintain \
+              kmem_set_decay_ms kmem_check kmem_freestanding_init
+INSTALL_FILES := include/kmem.h include/kmem_fastpath.h include/kmem_freestanding.h \
+                 include/kmem_config.h lib/libkmem.a lib/libkmem-api.a lib/libkmem-freestanding.a \
+                 lib/$(SO_FILE) lib/$(SO_NAME) lib/libkmem.so lib/pkgconfig/kmem.pc \
+                 lib/cmake/kmem/kmemConfig.cmake lib/cmake/kmem/kmemConfigVersion.cmake \
+                 bin/kmem-run share/man/man1/kmem-run.1 share/man/man3/kmem.3 \
+                 $(MAN3_LINKS:%=share/man/man3/%.3) share/man/man7/kmem.7
+# Deepest first.
+INSTALL_DIRS := include lib/pkgconfig lib/cmake/kmem lib/cmake lib bin share/man/man1 \
+                share/man/man3 share/man/man7 share/man share
+
+DEST := $(DESTDIR)$(PREFIX)
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/lib/cmake/kmem $(DEST)/bin \
+	    $(DEST)/share/man/man1 $(DEST)/share/man/man3 $(DEST)/share/man/man7
 	install -m 644 include/kmem.h include/kmem_fastpath.h include/kmem_freestanding.h \
-	    $(REL)/include/kmem_config.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(REL)/lib/libkmem.a build/freestanding/lib/libkmem-freestanding.a \
-	    $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(REL)/lib/libkmem.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(REL)/lib/libkmem-api.a $(DESTDIR)$(PREFIX)/lib/
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 tools/kmem-run $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mk/kmem.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kmem.pc
+	    $(REL)/include/kmem_config.h $(DEST)/include/
+	install -m 644 $(REL)/lib/libkmem.a $(REL)/lib/libkmem-api.a \
+	    build/freestanding/lib/libkmem-freestanding.a $(DEST)/lib/
+	install -m 644 $(REL)/lib/$(SO_FILE) $(DEST)/lib/
+	ln -sf $(SO_FILE) $(DEST)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DEST)/lib/libkmem.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mk/kmem.pc.in >$(DEST)/lib/pkgconfig/kmem.pc
+	for f in kmemConfig kmemConfigVersion; do \
+	    sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SO_FILE@|$(SO_FILE)|g' -e 's|@SO_NAME@|$(SO_NAME)|g' \
+	        -e 's|@SO_MAJOR@|$(SO_MAJOR)|g' mk/$$f.cmake.in >$(DEST)/lib/cmake/kmem/$$f.cmake || exit 1; done
+	install -m 755 tools/kmem-run $(DEST)/bin/
+	install -m 644 man/kmem-run.1 $(DEST)/share/man/man1/
+	install -m 644 man/kmem.3 $(DEST)/share/man/man3/
+	for n in $(MAN3_LINKS); do ln -sf kmem.3 $(DEST)/share/man/man3/$$n.3 || exit 1; done
+	install -m 644 man/kmem.7 $(DEST)/share/man/man7/
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/include/,kmem.h kmem_fastpath.h kmem_freestanding.h kmem_config.h)
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libkmem.a libkmem.so libkmem-api.a libkmem-freestanding.a pkgconfig/kmem.pc)
-	rm -f $(DESTDIR)$(PREFIX)/bin/kmem-run
+	rm -f $(addprefix $(DEST)/,$(INSTALL_FILES))
+	for d in $(INSTALL_DIRS); do [ ! -d $(DEST)/$$d ] || rmdir $(DEST)/$$d 2>/dev/null || true; done
+
+# The list above, one path a line (for tests/install/run.sh).
+install-list:
+	@printf '%s\n' $(INSTALL_FILES)
+
+# A Debian package of what make install puts under /usr (mk/deb.sh):
+# build/deb/kmem_$(VERSION)_ARCH.deb, for `apt install ./build/deb/kmem_...deb`.
+deb: lib
+	rm -rf build/deb
+	$(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(CURDIR)/build/deb/root
+	mk/deb.sh build/deb/root $(VERSION) build/deb
 
 clean:
 	rm -rf build
