@@ -1,9 +1,10 @@
 # Makefile — kmem. The two commands (README.md):
 #
-#   make bench   build, then run the workloads on kmem and on every peer
-#                allocator installed, and print the comparison (QUICK=1: under
-#                a minute; bench-deps installs the peers; bench-readme also
-#                puts the results into README.md)
+#   make bench   install what it measures with when missing (the peer
+#                allocators, python3.11, sqlite3, valgrind, gnuplot; as root,
+#                with apt), build, then run the workloads on kmem and on every
+#                peer and print the comparison (QUICK=1: under a minute;
+#                bench-readme also puts the results into README.md)
 #   make test    build every variant and run every test (installs, with
 #                apt, what the real-program tests need when it is missing)
 #
@@ -102,6 +103,7 @@ test-install:
 # every workload on every allocator (bench/run.py), with a table, a CSV
 # (build/bench/results.csv) and a chart (build/bench/results.png).
 bench:
+	@mk/debian-packages.sh "make bench" $(BENCH_PACKAGES) || true
 	$(BUILD) O=$(REL) lib benches
 	$(REL)/bench/fastpath $(if $(QUICK),--quick)
 	@if [ -z "$(QUICK)" ]; then \
@@ -109,11 +111,15 @@ bench:
 	    else echo "valgrind not installed: no instruction counts (make bench-deps)"; fi; fi
 	bench/run.py --build $(REL) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
-# The peers, and what the workloads and the chart need (Debian packages).
+# What make bench measures with, as Debian PACKAGE=PROBE (the file or
+# command that shows it is there; mk/debian-packages.sh): the peers, the
+# real programs, valgrind (instruction counts), gnuplot (the chart).
+BENCH_PACKAGES := libjemalloc-dev=lib:libjemalloc.so.2 libgoogle-perftools-dev=lib:libtcmalloc.so.4 \
+                  libmimalloc-dev=lib:libmimalloc.so.2 python3.11=/usr/bin/python3.11 \
+                  sqlite3=sqlite3 valgrind=valgrind gnuplot-nox=gnuplot
+# Only what make bench would install (it does so itself, as root).
 bench-deps:
-	apt-get update
-	apt-get install -y --no-install-recommends libjemalloc-dev libgoogle-perftools-dev \
-	    libmimalloc-dev python3.11 sqlite3 valgrind gnuplot-nox
+	mk/debian-packages.sh "make bench-deps" $(BENCH_PACKAGES)
 
 # A full run, then its tables into README.md (between the bench markers).
 bench-readme: bench
