@@ -134,9 +134,11 @@ test-bench:
 # ---- installing ------------------------------------------------------------------
 
 # Every file make install puts under $(DESTDIR)$(PREFIX): make uninstall
-# removes exactly these, then the folders of INSTALL_DIRS left empty (never
-# PREFIX itself); make test checks that an install holds these and nothing
-# else, and that the .deb holds the same.
+# removes exactly these, and lib/cmake/kmem; when nothing else is left in
+# PREFIX (a prefix of kmem's own), also the empty folders of INSTALL_DIRS,
+# so that PREFIX is left empty (a shared one like /usr/local keeps them).
+# make test checks that an install holds these files and nothing else, and
+# that the .deb holds the same.
 #
 # kmem(3) documents every function and macro of the headers; `man
 # kmem_free` opens it through a link of MAN3_LINKS. A kmemstat(1) page is
@@ -180,7 +182,9 @@ install: lib
 
 uninstall:
 	rm -f $(addprefix $(DEST)/,$(INSTALL_FILES))
-	for d in $(INSTALL_DIRS); do [ ! -d $(DEST)/$$d ] || rmdir $(DEST)/$$d 2>/dev/null || true; done
+	rmdir $(DEST)/lib/cmake/kmem 2>/dev/null || true
+	if [ -d $(DEST) ] && [ -z "$$(find $(DEST) ! -type d | head -n 1)" ]; then \
+	    for d in $(INSTALL_DIRS); do rmdir $(DEST)/$$d 2>/dev/null || true; done; fi
 
 # The list above, one path a line (for tests/install/run.sh).
 install-list:

@@ -57,5 +57,9 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "$who: apt-get install$need failed (all of it: $log); going on without"
     exit 1
 fi
-echo "$who: missing$need; to install them, run as root: apt-get update && apt-get install --no-install-recommends$need"
+if command -v apt-get >/dev/null 2>&1; then
+    echo "$who: missing$need; to install them, run as root: apt-get update && apt-get install --no-install-recommends$need"
+else
+    echo "$who: missing (Debian package names):$need; install them with this system's package manager"
+fi
 exit 1
