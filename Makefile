@@ -5,8 +5,9 @@
 #                with apt), build, then run the workloads on kmem and on every
 #                peer and print the comparison (QUICK=1: under a minute;
 #                bench-readme also puts the results into README.md)
-#   make test    build every variant and run every test (installs, with
-#                apt, what the real-program tests need when it is missing)
+#   make test    build every variant and run every test (test-deps first
+#                installs, with apt, what the real-program tests need when
+#                it is missing)
 #
 # Variants are built by mk/build.mk into build/<variant>:
 #   release       the library as installed, its tests and benchmarks
@@ -28,10 +29,10 @@ BUILD    := $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEO
 REL      := build/release
 
 # Tests that use threads: run again under ThreadSanitizer.
-THREADED_TESTS := test_smoke test_threads test_limits test_prodcons
+THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
 
-.PHONY: all lib test test-release test-freestanding test-asan test-tsan test-install \
-        test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall \
+.PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install \
+        test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall \
         install-list deb clean
 
 all: lib
@@ -42,8 +43,13 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-release test-pow2 test-freestanding test-install test-dropin test-bench test-asan test-tsan
+test: test-layers test-release test-pow2 test-freestanding test-install test-deps test-dropin test-bench test-asan test-tsan
 	@echo "make test: all passed"
+
+# No source includes a header of a layer above its own, and no modules
+# depend on each other in a circle (the layers: tools/check-layers).
+test-layers:
+	tools/check-layers
 
 # Also under valgrind, which grants a smaller reservation than kmem asks
 # for (kmem halves its request until it is granted).
@@ -51,15 +57,37 @@ test-release:
 	$(BUILD) O=$(REL) all
 	tests/run.sh $(REL)
 	@if command -v valgrind >/dev/null; then \
-	    valgrind -q --error-exitcode=99 $(REL)/tests/unit/test_smoke >/dev/null && \
+	    valgrind -q --error-exitcode=99 $(REL)/tests/api/test_smoke >/dev/null && \
 	    KMEM_TEST_OPS=20000 valgrind -q --error-exitcode=99 \
-	        $(REL)/tests/integration/test_random >/dev/null && \
+	        $(REL)/tests/api/test_random >/dev/null && \
 	    echo "  ok    under valgrind (memcheck): test_smoke, test_random (20000 operations)"; \
 	else echo "  skip  valgrind is not installed: no run under it"; fi
 
+# What the real-program tests (tests/dropin/real/) need, from Debian's
+# packages: python3.11 and its regression suite, sqlite3, git (and timeout).
+# tests/dropin/real/deps.sh names what is missing; as root it is installed,
+# otherwise one line says what to run. Nothing when all is present, or with
+# KMEM_SKIP_REAL_PROGRAMS=1.
+test-deps:
+	@if [ "$${KMEM_SKIP_REAL_PROGRAMS:-0}" = 1 ]; then \
+	    echo "test-deps: skipped (KMEM_SKIP_REAL_PROGRAMS=1)"; exit 0; fi; \
+	missing=$$(tests/dropin/real/deps.sh) || exit 1; \
+	if [ -z "$$missing" ]; then \
+	    echo "test-deps: what the real-program tests need is installed"; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+	    echo "test-deps: missing $$missing: run 'make test-deps' as root (or apt-get install --no-install-recommends $$missing)"; \
+	else \
+	    echo "test-deps: installing $$missing"; \
+	    apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing || exit 1; \
+	    missing=$$(tests/dropin/real/deps.sh); \
+	    if [ -n "$$missing" ]; then echo "test-deps: still missing after apt-get install: $$missing"; exit 1; fi; \
+	fi
+
 # The drop-in malloc under LD_PRELOAD: edge cases against glibc, stress,
-# fork, threads, limits, kmem-run, and real programs (python3, sqlite3, git).
-test-dropin:
+# fork, threads, limits, kmem-run, and real programs (python3, sqlite3, git;
+# tests/dropin/real/, after test-deps).
+test-dropin: test-deps
 	$(BUILD) O=$(REL) lib dropin
 	tests/dropin/run.sh $(REL)
 
@@ -99,15 +127,17 @@ test-install:
 
 # ---- benchmarks ------------------------------------------------------------------
 
-# The fast path through the macros, the functions and glibc's malloc; then
-# every workload on every allocator (bench/run.py), with a table, a CSV
-# (build/bench/results.csv) and a chart (build/bench/results.png).
+# malloc/free pairs through the macros, the functions and glibc's malloc
+# (bench/api_pairs.c), timed and, in full mode, counted by callgrind
+# (bench/callgrind.py); then every workload on every allocator
+# (bench/run.py), with a table, a CSV (build/bench/results.csv) and a chart
+# (build/bench/results.png).
 bench:
 	@mk/debian-packages.sh "make bench" $(BENCH_PACKAGES) || true
 	$(BUILD) O=$(REL) lib benches
-	$(REL)/bench/fastpath $(if $(QUICK),--quick)
+	$(REL)/bench/api_pairs $(if $(QUICK),--quick)
 	@if [ -z "$(QUICK)" ]; then \
-	    if command -v valgrind >/dev/null; then bench/callgrind.sh $(REL)/bench/fastpath; \
+	    if command -v valgrind >/dev/null; then bench/callgrind.py $(REL)/bench/api_pairs; \
 	    else echo "valgrind not installed: no instruction counts (make bench-deps)"; fi; fi
 	bench/run.py --build $(REL) $(if $(QUICK),--quick) $(BENCH_ARGS)
 

@@ -189,9 +189,11 @@ struct kmem_arena_stats {
     uint64_t decommit_bytes;  /* bytes given back, in total */
     uint64_t commit_calls;    /* times address space was made usable */
     uint64_t required;        /* memory held for the pool: slab_bytes +
-                                 large_inuse + dirty_free */
+                                 large_inuse + internal + dirty_free */
     uint64_t requested_calls; /* bytes asked for, summed over all requests */
     uint64_t rounded_calls;   /* the same requests after rounding */
+    uint64_t internal;        /* bytes of kmem's own pages (thread caches'
+                                 stacks and counters; the type "kmem") */
 };
 KMEM_API int kmem_arena_stats(struct kmem_arena_stats *out);
 

@@ -1,12 +1,20 @@
 /*
  * kmem_fastpath.h — the few pieces of kmem's internals that the KMEM_MALLOC
  * and KMEM_FREE macros inline: the bucket geometry, the page descriptor,
- * the thread cache and the type record. Included by <kmem.h>; not an API.
+ * the thread cache and the type record, and the one definition of the
+ * thread cache's pop and push, which the library itself uses too. Included
+ * by <kmem.h>; not an API.
  *
  * Layouts here may change with any release. The exported symbols carry the
  * geometry and a layout version in their names (KMEM_ABI), so a program
  * compiled against a header that does not match the library fails to link
  * instead of misreading memory.
+ *
+ * Field annotations say who may write a field (docs/DESIGN.md has the
+ * full legend): [I] set once (at start or registration), then read-only;
+ * [A] atomic operations only; [O] only the owning thread writes, others
+ * read it with a relaxed load; [types], [registry], [bucket], [arena]:
+ * under that lock.
  */
 #ifndef KMEM_FASTPATH_H
 #define KMEM_FASTPATH_H
@@ -35,7 +43,7 @@
 #if KMEM_CLASSES_PER_DOUBLING == 1
 /* The 1988 geometry: powers of two, 16 .. 8192. */
 #define KMEM_NBUCKETS 10
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v2)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v3)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -51,7 +59,7 @@ static inline size_t kmem_bucket_size(unsigned index)
  * up to 8192. Every size is a multiple of 16; the powers of two are kept,
  * so a request of exactly 2^k is still served from a 2^k-aligned piece. */
 #define KMEM_NBUCKETS 32
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v2)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v3)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -101,19 +109,19 @@ static inline size_t kmem_bucket_size(unsigned index)
 #endif
 
 /* ---- the type record ------------------------------------------------------
- * Counters of a type that are not held in thread caches; the true figure is
- * these plus every thread's slot (src/core/type.c). [A]: atomic. */
+ * A type's counters that are not held in thread caches; the true figure is
+ * these plus its slot in every thread's cache (src/core/type/type.c). */
 struct kmem_type {
     const char *ks_shortdesc;    /* [I] name in the statistics */
     const char *ks_longdesc;     /* [I] one-line description */
     uint32_t ks_fast;            /* [A] where the fast path counts this type:
                                     ks_slot * sizeof(struct kmem_tcount);
                                     0: on the slow path */
-    uint32_t ks_slot;            /* [A] thread-cache counter slot, 0: none */
-    uint32_t ks_id;              /* [A] registration number, from 1; 0 until
+    uint32_t ks_slot;            /* [I] thread-cache counter slot, 0: none */
+    uint32_t ks_id;              /* [I] registration number, from 1; 0 until
                                     the type is first used */
     uint32_t ks_waiters;         /* [A] KM_WAITOK callers asleep at the limit */
-    struct kmem_type *ks_next;   /* [R] registry list */
+    struct kmem_type *ks_next;   /* [types] list of registered types */
     uint64_t ks_limit;           /* [A] bytes, 0 = none */
     uint64_t ks_calls;           /* [A] allocations */
     uint64_t ks_frees;           /* [A] frees */
@@ -131,11 +139,14 @@ struct kmem_page {
     uint8_t  ku_kind;     /* 1..KMEM_NBUCKETS: first page of a slab of that
                              bucket; KMEM_TAIL_BIT | bucket: a later page
                              of one (ku_word: pages back to the first); 0:
-                             free or never used; others: src/core/page.h */
+                             free or never used; others:
+                             src/core/arena/page.h */
     uint8_t  ku_freehead; /* slab: index of the first piece on its free list */
     uint16_t ku_nfree;    /* slab: pieces on its free list */
-    uint32_t ku_word;     /* depends on ku_kind, see src/core/page.h */
+    uint32_t ku_word;     /* depends on ku_kind, see src/core/arena/page.h */
 };
+
+#define KMEM_TAIL_BIT 0x40
 
 /* ---- the thread cache -------------------------------------------------------
  * Each bin is a stack of free pieces in [tb_low, tb_sp), at most the
@@ -143,9 +154,12 @@ struct kmem_page {
  * nothing into other pieces. A push fails when tb_sp reaches tb_limit:
  * normally the stack's end, but tb_low right after a refill, so that the
  * first free after a run of allocations takes the slow path once and
- * samples the type's high-water mark there. Before the cache is set up
- * all are NULL, so both fail and the caller takes the slow path. */
-/* What this thread's cache did for one type in one bucket. */
+ * samples the type's high-water mark there (src/core/tcache/tcache.c sets
+ * and restores it). Before the cache is set up all are NULL, so both fail
+ * and the caller takes the slow path.
+ *
+ * Every pointer field is [O]. */
+/* What this thread's cache did for one type slot in one bucket. */
 struct kmem_tcount {
     uint64_t tn_allocs;    /* allocations */
     uint64_t tn_frees;     /* frees */
@@ -159,15 +173,13 @@ struct kmem_tbin {
 };
 struct kmem_tcache {
     struct kmem_tbin tc_bins[KMEM_NBUCKETS + 1];    /* [0] unused */
-    struct kmem_tcache *tc_next, *tc_prev;          /* registry (src/core/tcache.c) */
-    void *tc_block;                                 /* the stacks and counters */
-    uint32_t tc_state;
-    uint32_t tc_tid;                                /* thread id, for locks; 0: not yet */
-    uint32_t tc_sampled;                            /* when it last sampled high-water
+    struct kmem_tcache *tc_next, *tc_prev;          /* [registry] live caches */
+    void *tc_block;                                 /* [O] the stacks and counters */
+    uint32_t tc_block_pages;                        /* [O] its size in pages */
+    uint32_t tc_state;                              /* [O] src/core/tcache/tcache.h */
+    uint32_t tc_sampled;                            /* [O] when it last sampled high-water
                                                        marks, in 2^20 ns */
 };
-
-#define KMEM_TAIL_BIT 0x40
 
 /* Read-only after initialization. */
 struct kmem_fastpath {
@@ -199,8 +211,9 @@ extern KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
 extern KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 #endif
 
-/* The counters of a bin for a type counted at `fast` (its ks_fast). */
-/* The bucket of a size not known at compile time: a table up to 1 KiB
+/* ---- sizes to buckets ---------------------------------------------------------
+ * The bucket of a request of `size` (at most KMEM_MAXALLOCSAVE): folded to
+ * a constant when the size is one, else read from a table up to 1 KiB
  * (filled when kmem starts, perhaps while another thread already reads
  * it; 0 before, which no bin serves). */
 static inline unsigned kmem_bucket_index_var(size_t size)
@@ -209,35 +222,77 @@ static inline unsigned kmem_bucket_index_var(size_t size)
                         : kmem_bucket_index(size);
 }
 
+static inline unsigned kmem_size_bucket(size_t size)
+{
+    return __builtin_constant_p(size) ? kmem_bucket_index(size) : kmem_bucket_index_var(size);
+}
+
+/* ---- free pieces ----------------------------------------------------------------
+ * A free piece carries a key in its second word: its address mixed with a
+ * secret. A piece handed out has 0 there. */
+static inline uintptr_t kmem_piece_key(const void *piece)
+{
+    return KMEM_FASTPATH_.fp_secret ^ (uintptr_t)piece;
+}
+
+/* ---- the thread cache's pop and push ----------------------------------------------
+ * The only code that moves a bin's stack pointer one piece; the fast paths
+ * below, the typed API, the C library front end and the slow paths all go
+ * through it. */
+
+/* Take the top piece of a bin that is not empty. */
+static inline void *kmem_tbin_take(struct kmem_tbin *bin)
+{
+    void **sp = bin->tb_sp - 1;
+    uintptr_t *piece = (uintptr_t *)*sp;
+    KMEM_OWNER_STORE(bin->tb_sp, sp);
+    piece[1] = 0; /* no longer carries the free key */
+    return piece;
+}
+
+/* Put a free piece on a bin that has room. */
+static inline void kmem_tbin_put(struct kmem_tbin *bin, void *piece, uintptr_t key)
+{
+    void **sp = bin->tb_sp;
+    *sp = piece;
+    KMEM_OWNER_STORE(bin->tb_sp, sp + 1);
+    ((uintptr_t *)piece)[1] = key;
+}
+
 static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t fast)
 {
     return (struct kmem_tcount *)((char *)bin->tb_counts + fast);
 }
 
 /* Pop a piece of bucket `index` from the thread's cache for `type` into
- * *out; 0 when the cache is empty or the type must be counted on the slow
- * path. */
+ * *out, counting it; 0 when the bin is empty or the type is counted on the
+ * slow path (ks_fast 0: a limit, or no slot). */
 static inline int kmem_cache_pop(unsigned index, size_t request,
                                  struct kmem_type *type, void **out)
 {
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
-    void **sp = bin->tb_sp;
     uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
-    if (sp == bin->tb_low || fast == 0)
+    if (bin->tb_sp == bin->tb_low || fast == 0)
         return 0;
-    uintptr_t *piece = (uintptr_t *)*--sp;
-    KMEM_OWNER_STORE(bin->tb_sp, sp);
-    piece[1] = 0; /* no longer carries the free key */
+    *out = kmem_tbin_take(bin);
     struct kmem_tcount *count = kmem_tcount_at(bin, fast);
     KMEM_OWNER_ADD(count->tn_allocs, 1);
     KMEM_OWNER_ADD(count->tn_req_bytes, request);
-    *out = piece;
     return 1;
 }
 
+/* A request of `size` bytes from the thread's cache: the common case of
+ * every allocation. 0 sends the caller to its slow path. */
+static inline int kmem_cache_alloc(size_t size, struct kmem_type *type, void **out)
+{
+    return size <= KMEM_MAXALLOCSAVE && kmem_cache_pop(kmem_size_bucket(size), size, type, out);
+}
+
 /* Push `ptr` onto the thread's cache if it is the start of a live piece
- * and the cache has room; return 0 to send the caller to kmem_free (which
- * also reports bad pointers and double frees). */
+ * and the bin has room, counting the free; return 0 to send the caller to
+ * its slow path (which also reports bad pointers and double frees). The
+ * page descriptor alone says whether ptr starts a piece, and of which
+ * bucket. */
 static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
 {
     const struct kmem_fastpath *fp = &KMEM_FASTPATH_;
@@ -261,18 +316,14 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
         if (in_slab * magic >= magic)
             return 0;
     }
-    uintptr_t *word = (uintptr_t *)ptr;
-    uintptr_t key = fp->fp_secret ^ (uintptr_t)ptr;
-    if (word[1] == key)
+    uintptr_t key = kmem_piece_key(ptr);
+    if (((const uintptr_t *)ptr)[1] == key)
         return 0; /* already free */
     uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
-    void **sp = bin->tb_sp;
-    if (sp >= bin->tb_limit || fast == 0)
+    if (bin->tb_sp >= bin->tb_limit || fast == 0)
         return 0;
-    *sp = ptr;
-    KMEM_OWNER_STORE(bin->tb_sp, sp + 1);
-    word[1] = key;
+    kmem_tbin_put(bin, ptr, key);
     struct kmem_tcount *count = kmem_tcount_at(bin, fast);
     KMEM_OWNER_ADD(count->tn_frees, 1);
     return 1;
@@ -284,10 +335,9 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
         int kmem_flags_ = (flags);                                           \
         struct kmem_type *kmem_type_ = (type);                               \
         void *kmem_p_;                                                       \
-        if (!(kmem_size_ <= KMEM_MAXALLOCSAVE && kmem_type_ != 0 &&          \
+        if (!(kmem_type_ != 0 &&                                             \
               (kmem_flags_ == KM_WAITOK || kmem_flags_ == KM_NOWAIT) &&      \
-              kmem_cache_pop(kmem_bucket_index(kmem_size_), kmem_size_,      \
-                             kmem_type_, &kmem_p_)))                         \
+              kmem_cache_alloc(kmem_size_, kmem_type_, &kmem_p_)))           \
             kmem_p_ = kmem_malloc(kmem_size_, kmem_type_, kmem_flags_);      \
         (space) = (cast)kmem_p_;                                             \
     } while (0)

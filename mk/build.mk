@@ -32,22 +32,28 @@ else
 endif
 
 INC      := -Iinclude -I$(O)/include
-LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -DKMEM_BUILDING $(SANFLAGS) $(INC)
+# The library's own sources include each other by their path under src/.
+SRCINC   := -Isrc
+LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -DKMEM_BUILDING $(SANFLAGS) $(INC) $(SRCINC)
 # Tests and benchmarks: the same warnings, GNU extensions allowed (threads,
 # clock_gettime), and no hidden visibility.
 APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(SANFLAGS) $(INC) -Itests
 
-CORE_SRC  := $(sort $(wildcard src/core/*.c src/util/*.c))
-FRONT_SRC := src/front/api.c src/front/stats_print.c
-LIBC_SRC  := src/front/malloc.c src/front/report.c
-HEADERS   := $(wildcard include/*.h src/*/*.h) $(O)/include/kmem_config.h
+# The layers, bottom up (tools/check-layers): src/platform, then
+# src/core/{base,arena,bucket,tcache,type,alloc}; the front ends in
+# src/front/{api,libc,freestanding}.
+CORE_SRC  := $(sort $(wildcard src/core/*/*.c))
+FRONT_SRC := $(sort $(wildcard src/front/api/*.c))
+LIBC_SRC  := $(sort $(wildcard src/front/libc/*.c))
+HEADERS   := $(wildcard include/*.h src/*/*.h src/*/*/*.h) $(O)/include/kmem_config.h
 
 ifeq ($(FREESTANDING),1)
   # No OS headers, no thread-local storage, no C library but memcpy,
   # memset and memmove (checked by `check-undefined`).
   CACHE     := 0
   LIBFLAGS  += -ffreestanding -fno-stack-protector
-  LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/freestanding.c
+  LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) $(wildcard src/front/freestanding/*.c) \
+               src/platform/freestanding.c
   LIBS      := $(O)/lib/libkmem-freestanding.a
   TEST_SRC  := $(sort $(wildcard tests/freestanding/*.c))
   STATIC    := $(O)/lib/libkmem-freestanding.a
@@ -57,7 +63,9 @@ else
   # the malloc family.
   LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/posix.c
   LIBS      := $(O)/lib/libkmem-api.a $(O)/lib/libkmem.a $(O)/lib/libkmem.so $(O)/bin/kmem-run
-  TEST_SRC  := $(sort $(wildcard tests/unit/*.c tests/integration/*.c))
+  # tests/api: the public interface only; tests/internal: the layers'
+  # own arithmetic, compiled against src/ (-Isrc).
+  TEST_SRC  := $(sort $(wildcard tests/api/*.c tests/internal/*.c))
   STATIC    := $(O)/lib/libkmem-api.a
 endif
 LIB_OBJ   := $(patsubst src/%.c,$(O)/obj/%.o,$(LIB_SRC))
@@ -66,6 +74,8 @@ TEST_BIN  := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
 DROPIN_SRC := $(sort $(wildcard tests/dropin/*.c))
 DROPIN_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(DROPIN_SRC))
 
+# bench/*.c (api_pairs.c): linked against libkmem-api.a. bench/workloads/*.c:
+# plain C, run under each allocator with LD_PRELOAD (the rule at the end).
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(BENCH_SRC))
 WORKLOAD_SRC := $(sort $(wildcard bench/workloads/*.c))
@@ -119,9 +129,9 @@ $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)
 	cp $< $@ && chmod +x $@
 
-$(O)/tests/%: tests/%.c tests/harness.h $(STATIC) $(HEADERS)
+$(O)/tests/%: tests/%.c $(wildcard tests/*.h tests/*/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(APPFLAGS) $< -o $@ $(STATIC) -lpthread
+	$(CC) $(APPFLAGS) $(if $(filter tests/internal/%,$<),$(SRCINC)) $< -o $@ $(STATIC) -lpthread
 
 $(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)

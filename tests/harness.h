@@ -1,7 +1,8 @@
 /*
  * harness.h — the little that kmem's test programs share: checks that print
  * the values that differed, a seed that is printed and can be overridden,
- * a fast deterministic random generator, and a pattern fill/verify.
+ * lengths of runs from the environment, a fast deterministic random
+ * generator, and a pattern fill/verify. (Threaded tests: threads.h.)
  *
  * Each test is its own program: exit status 0 when every check held. A
  * failed check prints file:line, the expression and the values, and the
@@ -62,6 +63,16 @@ static inline uint64_t test_seed(uint64_t fallback)
     uint64_t seed = env != NULL ? strtoull(env, NULL, 0) : fallback;
     printf("seed %" PRIu64 " (set KMEM_TEST_SEED to repeat or change it)\n", seed);
     return seed;
+}
+
+/* A positive whole number from the environment variable `name` (the length
+ * of a run, e.g. KMEM_TEST_OPS), else the given default. */
+static inline long test_env_long(const char *name, long fallback)
+{
+    const char *v = getenv(name);
+    if (v != NULL && atol(v) > 0)
+        return atol(v);
+    return fallback;
 }
 
 /* xorshift64*: fast, deterministic for a seed. */

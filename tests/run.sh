@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/run.sh DIR [PATTERN...] — run the test programs built under
-# DIR/tests/{unit,integration,freestanding} whose names match one of the
+# DIR/tests/{api,internal,freestanding} whose names match one of the
 # PATTERNs (shell globs; default all), each with a time limit. (The
 # programs in tests/dropin run under LD_PRELOAD: tests/dropin/run.sh.) Prints a line per test and a summary; exits 1 if
 # any failed, showing the end of its output.
@@ -12,7 +12,7 @@ pass=0
 fail=0
 failed=""
 for pattern in "$@"; do
-    for t in "$dir"/tests/unit/$pattern "$dir"/tests/integration/$pattern \
+    for t in "$dir"/tests/api/$pattern "$dir"/tests/internal/$pattern \
              "$dir"/tests/freestanding/$pattern; do
         [ -x "$t" ] && [ -f "$t" ] || continue
         case $t in *.log) continue ;; esac

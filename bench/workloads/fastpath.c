@@ -1,12 +1,12 @@
 /*
  * fastpath.c — workload: constant-size malloc/free pairs, the allocator's
  * fast path, through the C library interface (so under any allocator put
- * in with LD_PRELOAD; bench/fastpath.c measures kmem's own API instead).
+ * in with LD_PRELOAD; bench/api_pairs.c measures kmem's own API instead).
  *
  * For each size S of 16, 64, 256 and 1024 bytes, N pairs (-n, default
  * FULL_PAIRS; --quick QUICK_PAIRS): p = malloc(S), a word stored into the
  * block and read back through a volatile pointer into the checksum,
- * free(p). The word is the first one (see bench/fastpath.c for why not the
+ * free(p). The word is the first one (see bench/api_pairs.c for why not the
  * last). One loop function per size, pairs_<S>, kept whole (noinline,
  * noclone) so that callgrind can count it alone with --toggle-collect;
  * a twin, warm_<S>, warms up first.

@@ -1,32 +1,24 @@
 /*
  * freestanding.c — the platform layer without an operating system: the
  * arena is the caller's region, and waiting, reporting and stopping go
- * through the caller's hooks (include/kmem_freestanding.h).
+ * through the caller's hooks (include/kmem_freestanding.h), set by the
+ * front end (src/front/freestanding) before kmem starts.
  */
-#include "platform.h"
-
-#include "../core/init.h"
-#include "kmem_freestanding.h"
+#include "platform/freestanding.h"
+#include "platform/platform.h"
 
 static struct kmem_hooks hooks;
 static char *region_base;
 static size_t region_size;
 
-int kmem_freestanding_init(void *region, size_t size, const struct kmem_hooks *h)
+bool kmem_os_freestanding_setup(void *region, size_t size, const struct kmem_hooks *h)
 {
-    if (region == NULL || h == NULL || size < ((size_t)1 << 20))
-        return KMEM_ERR_INVAL;
-    uintptr_t start = ((uintptr_t)region + KMEM_PAGE_SIZE - 1) & ~(uintptr_t)(KMEM_PAGE_SIZE - 1);
-    size -= start - (uintptr_t)region;
-    size &= ~(size_t)(KMEM_PAGE_SIZE - 1);
     if (region_base != NULL)
-        return KMEM_ERR_BUSY;
+        return false;
     hooks = *h;
-    region_base = (char *)start;
+    region_base = region;
     region_size = size;
-    struct kmem_options options = { 0 };
-    options.arena_size = size;
-    return kmem_start(&options);
+    return true;
 }
 
 void *kmem_os_reserve(size_t size, size_t align, size_t *granted)

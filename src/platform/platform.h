@@ -60,7 +60,9 @@ void kmem_os_wake(uint32_t *word, bool all);
 /* ---- threads ---------------------------------------------------------- */
 
 /* A nonzero id of the calling thread, unique among the live threads of
- * the process (below 2^31). */
+ * the process (below 2^31). Called on every lock acquisition: cheap (kept
+ * in thread-local storage where there is any), and right in a fork child
+ * from its first call in the child's fork handlers. */
 uint32_t kmem_os_thread_id(void);
 
 /* Start a thread running fn(arg), detached, with every signal blocked.
@@ -71,8 +73,8 @@ bool kmem_os_start_thread(void (*fn)(void *), void *arg);
 void kmem_os_sleep_ms(uint32_t ms);
 
 /* Arrange for fn(arg) to be called when the calling thread exits. Returns
- * false where the platform has no such notion; the thread cache is then
- * handed back only by kmem_thread_exit(). */
+ * false where the platform has no such notion (then no thread caches are
+ * used: freestanding builds have none). */
 bool kmem_os_at_thread_exit(void (*fn)(void *), void *arg);
 
 /* Arrange for prepare() to run before fork() in the forking thread, and

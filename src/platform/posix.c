@@ -6,7 +6,7 @@
  * replacement for it, sometimes before the C library has finished starting.
  */
 #define _GNU_SOURCE
-#include "platform.h"
+#include "platform/platform.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,9 +154,18 @@ void kmem_os_sleep_ms(uint32_t ms)
         ;
 }
 
+/* The thread's id, asked of the kernel once per thread (and again in a
+ * fork child, whose forking thread has a new one). */
+static __thread uint32_t thread_id __attribute__((tls_model("initial-exec")));
+
 uint32_t kmem_os_thread_id(void)
 {
-    return (uint32_t)syscall(SYS_gettid);
+    uint32_t id = thread_id;
+    if (__builtin_expect(id == 0, 0)) {
+        id = (uint32_t)syscall(SYS_gettid);
+        thread_id = id;
+    }
+    return id;
 }
 
 static pthread_key_t exit_key;
@@ -213,6 +222,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    thread_id = 0; /* the child's thread has an id of its own */
     core_child();
     /* glibc resets the list lock in a child forked from several threads;
      * from one thread it does not, and the child must drop kmem's hold. */

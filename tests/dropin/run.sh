@@ -2,7 +2,8 @@
 # tests/dropin/run.sh BUILD_DIR — the drop-in malloc: the programs in
 # tests/dropin run under LD_PRELOAD=BUILD_DIR/lib/libkmem.so (and
 # edge_cases also on glibc, whose output must be the same), kmem-run is
-# tried, and real programs run on kmem (tests/dropin/real_programs.sh).
+# tried, and real programs run on kmem (tests/dropin/real/run.sh; set
+# KMEM_SKIP_REAL_PROGRAMS=1 to leave them out).
 # Prints a line per check; exits 1 if any failed.
 set -u
 dir=$1
@@ -107,16 +108,14 @@ else
     bad "kmem-run --limit" "$work/runlimit.log"
 fi
 
-# 10. Real programs.
+# 10. Real programs (what they need: make test-deps).
 if [ "${KMEM_SKIP_REAL_PROGRAMS:-0}" = 1 ]; then
     echo "  skip  real programs (KMEM_SKIP_REAL_PROGRAMS=1)"
-elif [ -x tests/dropin/real_programs.sh ]; then
-    if tests/dropin/real_programs.sh "$lib" "$work/real" >"$work/real.log" 2>&1; then
-        ok "real programs: python3 regression tests, sqlite3, git"
-        sed 's/^/        /' "$work/real.log" | grep -E '^ *(ok|FAIL)' | head -n 40
-    else
-        bad "real programs" "$work/real.log"
-    fi
+elif "$(dirname "$0")/real/run.sh" "$lib" "$work/real" >"$work/real.log" 2>&1; then
+    ok "real programs: python3 regression tests, sqlite3, git"
+    sed 's/^/        /' "$work/real.log" | grep -E '^ *(ok|FAIL)' | head -n 40
+else
+    bad "real programs" "$work/real.log"
 fi
 
 printf 'drop-in: %d passed, %d failed\n' "$pass" "$fail"

@@ -1,0 +1,289 @@
+"""report.py — from the runs to what is shown: the figures (medians over
+the repetitions, ratios to kmem, geometric means, utilization, the fast-path
+ns per pair, kmem's worst workloads), the markdown tables (results.md, also
+printed) and the CSVs (results.csv, extra.csv). Runs nothing: the machine,
+the versions and the callgrind counts come from the caller."""
+
+import csv
+import datetime
+import math
+import os
+import statistics
+
+from .workloads import CG_N1, CG_N2, CG_SIZE, FASTPATH_SIZES
+
+
+def geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def fmt_bytes(n):
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return "%.1f %s" % (n / size, unit)
+    return "%d B" % n
+
+
+def fmt_percent(x):
+    p = 100.0 * x
+    return "%.0f%%" % p if p >= 10 else "%.1f%%" % p if p >= 1 else "%.2f%%" % p
+
+
+def fmt_ratio(x):
+    return "%.2f×" % x if x is not None else "n/a"
+
+
+def clock(s):
+    """Seconds as m:ss."""
+    s = int(round(s))
+    return "%d:%02d" % (s // 60, s % 60)
+
+
+class Report:
+    """The medians and everything computed from them. runs: (workload
+    name, allocator name) -> the timed runs (supervise.Result)."""
+
+    def __init__(self, workloads, allocs, runs):
+        self.workloads = workloads
+        self.names = [a.name for a in allocs]
+        self.med = {}    # (w, a) -> (seconds, rss_kib)
+        self.spread = {}  # (w, a) -> (min s, max s)
+        self.cpu = {}    # (w, a) -> median CPU seconds (user + system)
+        self.req = {}    # (w, a) -> requested peak bytes
+        self.fast = {}   # (a, size) -> ns/pair
+        for (w, a), rs in runs.items():
+            good = [r for r in rs if r.status == "ok"]
+            if len(good) != len(rs) or not good:
+                continue
+            secs = [r.seconds for r in good]
+            self.med[w, a] = (statistics.median(secs),
+                              int(round(statistics.median(r.rss_kib for r in good))))
+            self.spread[w, a] = (min(secs), max(secs))
+            self.cpu[w, a] = statistics.median(r.cpu_seconds for r in good)
+            reqs = [int(r.values["requested_peak_bytes"]) for r in good
+                    if r.values.get("requested_peak_bytes", "").isdigit()]
+            if reqs:
+                self.req[w, a] = int(statistics.median(reqs))
+            for size in FASTPATH_SIZES:
+                v = [float(r.values["ns_per_pair_%d" % size]) for r in good
+                     if "ns_per_pair_%d" % size in r.values]
+                if v:
+                    self.fast[a, size] = statistics.median(v)
+        # The geometric means run over the workloads every allocator passed.
+        self.common = [w.name for w in workloads
+                       if all((w.name, n) in self.med for n in self.names)]
+        self.geo = {}
+        if self.common:
+            for n in self.names:
+                self.geo[n] = (geomean([self.med[w, n][0] for w in self.common]),
+                               geomean([self.med[w, n][1] for w in self.common]))
+
+    def ratio(self, w, a, i):
+        if (w, a) in self.med and (w, "kmem") in self.med:
+            return self.med[w, a][i] / self.med[w, "kmem"][i]
+        return None
+
+    def utilization(self, w, a):
+        if (w, a) in self.req and (w, a) in self.med:
+            return self.req[w, a] / (self.med[w, a][1] * 1024.0)
+        return None
+
+    def worst(self):
+        """kmem's workloads ranked by how far it is from the best peer,
+        in time or in memory, whichever is further."""
+        rows = []
+        peers = [n for n in self.names if n != "kmem"]
+        for w in self.workloads:
+            if (w.name, "kmem") not in self.med:
+                continue
+            have = [p for p in peers if (w.name, p) in self.med]
+            if not have:
+                continue
+            bt = min(have, key=lambda p: self.med[w.name, p][0])
+            bm = min(have, key=lambda p: self.med[w.name, p][1])
+            kt, km = self.med[w.name, "kmem"]
+            rt, rm = kt / self.med[w.name, bt][0], km / self.med[w.name, bm][1]
+            rows.append((max(rt, rm), w.name, rt, bt, rm, bm))
+        rows.sort(reverse=True)
+        return rows[:3]
+
+
+def markdown(rep, missing, failures, notes, callgrind, mode_line, total_seconds, machine,
+             versions):
+    """The tables, with the date, the machine (kernel, CPU, CPUs), the
+    allocators' versions and the notes. callgrind: allocator name ->
+    instructions per pair or why none, or "skipped" -> why not counted."""
+    uname, cpu, ncpu = machine
+    L = []
+    L.append("## Benchmark results")
+    L.append("")
+    L.append("Measured %s on `%s`, %s, %d CPUs (`bench/run.py`, %s; %s in all)."
+             % (datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), uname, cpu, ncpu,
+                mode_line, clock(total_seconds)))
+    L.append("Allocators: " + ", ".join(versions) + ".")
+    L.append("Each cell is the median over the repetitions; the ratio is that allocator's "
+             "median over kmem's (above 1: kmem is faster / uses less memory). "
+             "Peak RSS is the kernel's ru_maxrss for the process, program and libraries "
+             "included.")
+    L.append("")
+    for title, i, fmt in (("Wall time, seconds", 0, lambda v: "%.3f" % v),
+                          ("Peak RSS, MiB", 1, lambda v: "%.1f" % (v / 1024.0))):
+        L.append("### " + title)
+        L.append("")
+        L.append("| workload | " + " | ".join(rep.names) + " |")
+        L.append("| --- |" + " ---: |" * len(rep.names))
+        for w in rep.workloads:
+            cells = []
+            for n in rep.names:
+                if (w.name, n) not in rep.med:
+                    cells.append("FAILED" if any(f[0] == w.name and f[1] == n for f in failures)
+                                 else "–")
+                elif n == "kmem":
+                    cells.append(fmt(rep.med[w.name, n][i]))
+                else:
+                    cells.append("%s (%s)" % (fmt(rep.med[w.name, n][i]),
+                                              fmt_ratio(rep.ratio(w.name, n, i))))
+            L.append("| %s | %s |" % (w.name, " | ".join(cells)))
+        if rep.geo:
+            cells = []
+            for n in rep.names:
+                g = rep.geo[n][i]
+                r = g / rep.geo["kmem"][i] if "kmem" in rep.geo else None
+                cells.append("**%s**" % fmt(g) if n == "kmem" else
+                             "**%s (%s)**" % (fmt(g), fmt_ratio(r)))
+            L.append("| **geomean** | %s |" % " | ".join(cells))
+        L.append("")
+    L.append("### Run-to-run spread of the wall time, (max − min) / median")
+    L.append("")
+    L.append("| workload | " + " | ".join(rep.names) + " |")
+    L.append("| --- |" + " ---: |" * len(rep.names))
+    for w in rep.workloads:
+        cells = []
+        for n in rep.names:
+            if (w.name, n) in rep.spread:
+                lo, hi = rep.spread[w.name, n]
+                cells.append("%.0f%%" % (100.0 * (hi - lo) / rep.med[w.name, n][0]))
+            else:
+                cells.append("–")
+        L.append("| %s | %s |" % (w.name, " | ".join(cells)))
+    L.append("")
+    L.append("A wide spread means the machine was busy with something else during some "
+             "repetitions; the median is robust to a few such runs, not to many. "
+             "extra.csv also has each run's median CPU time (user + system).")
+    L.append("")
+    if rep.geo and len(rep.common) < len(rep.workloads):
+        L.append("Geometric means over the workloads every allocator passed: %s."
+                 % ", ".join(rep.common))
+        L.append("")
+
+    L.append("### Utilization (requested peak / peak RSS)")
+    L.append("")
+    L.append("| workload | requested peak | " + " | ".join(rep.names) + " |")
+    L.append("| --- | ---: |" + " ---: |" * len(rep.names))
+    for w in rep.workloads:
+        reqs = [rep.req[w.name, n] for n in rep.names if (w.name, n) in rep.req]
+        req = fmt_bytes(statistics.median(reqs)) if reqs else "–"
+        cells = [fmt_percent(rep.utilization(w.name, n))
+                 if rep.utilization(w.name, n) is not None else "–" for n in rep.names]
+        L.append("| %s | %s | %s |" % (w.name, req, " | ".join(cells)))
+    L.append("")
+    L.append("Requested peak: the most bytes the workload had asked for and not freed "
+             "(the C workloads count it themselves; python: tracemalloc's peak in one "
+             "extra untimed run; sqlite: its own memory statistics). RSS includes the "
+             "program itself, so small working sets show a low utilization for everyone.")
+    L.append("")
+
+    if rep.fast:
+        L.append("### Fast path: ns per malloc/free pair (fastpath workload, medians)")
+        L.append("")
+        L.append("| size | " + " | ".join(rep.names) + " |")
+        L.append("| ---: |" + " ---: |" * len(rep.names))
+        for size in FASTPATH_SIZES:
+            L.append("| %d | %s |" % (size, " | ".join(
+                "%.2f" % rep.fast[n, size] if (n, size) in rep.fast else "–"
+                for n in rep.names)))
+        L.append("")
+    L.append("### Fast path: instructions per malloc/free pair (callgrind, %d bytes)" % CG_SIZE)
+    L.append("")
+    if callgrind.get("skipped"):
+        L.append(callgrind["skipped"])
+    else:
+        L.append("| allocator | instructions/pair | × kmem |")
+        L.append("| --- | ---: | ---: |")
+        k = callgrind.get("kmem")
+        for n in rep.names:
+            v = callgrind.get(n)
+            if isinstance(v, float):
+                L.append("| %s | %.1f | %s |" % (n, v, fmt_ratio(v / k) if isinstance(k, float) else "n/a"))
+            else:
+                L.append("| %s | failed: %s | |" % (n, v))
+        L.append("")
+        L.append("Counted in the workload's loop function (`--toggle-collect=pairs_%d`), as the "
+                 "slope between %d and %d pairs, so start-up and warm-up are not counted; the "
+                 "loop's own instructions (a store, a load, a compare) are included."
+                 % (CG_SIZE, CG_N1, CG_N2))
+    L.append("")
+
+    worst = rep.worst()
+    if worst:
+        L.append("### kmem's three worst workloads, against the best peer")
+        L.append("")
+        for _, name, rt, bt, rm, bm in worst:
+            L.append("- **%s**: time %.2f× %s's, peak RSS %.2f× %s's"
+                     % (name, rt, bt, rm, bm))
+        L.append("")
+    if missing or failures or notes:
+        L.append("### Notes")
+        L.append("")
+        for m in missing:
+            L.append("- " + m)
+        for w, a, why in failures:
+            L.append("- FAILED: %s on %s: %s" % (w, a, why))
+        for n in notes:
+            L.append("- " + n)
+        L.append("")
+    return "\n".join(L)
+
+
+def write_csvs(rep, out, callgrind):
+    """OUT/results.csv (workload,allocator,median_seconds,peak_rss_kib) and
+    OUT/extra.csv (workload,allocator,metric,value)."""
+    with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+        wr = csv.writer(f, lineterminator="\n")
+        wr.writerow(["workload", "allocator", "median_seconds", "peak_rss_kib"])
+        for w in rep.workloads:
+            for n in rep.names:
+                if (w.name, n) in rep.med:
+                    s, k = rep.med[w.name, n]
+                    wr.writerow([w.name, n, "%.4f" % s, k])
+    with open(os.path.join(out, "extra.csv"), "w", newline="") as f:
+        wr = csv.writer(f, lineterminator="\n")
+        wr.writerow(["workload", "allocator", "metric", "value"])
+        for w in rep.workloads:
+            for n in rep.names:
+                if (w.name, n) not in rep.med:
+                    continue
+                lo, hi = rep.spread[w.name, n]
+                wr.writerow([w.name, n, "min_seconds", "%.4f" % lo])
+                wr.writerow([w.name, n, "max_seconds", "%.4f" % hi])
+                wr.writerow([w.name, n, "median_cpu_seconds", "%.4f" % rep.cpu[w.name, n]])
+                for i, m in ((0, "time_ratio_to_kmem"), (1, "rss_ratio_to_kmem")):
+                    r = rep.ratio(w.name, n, i)
+                    if r is not None:
+                        wr.writerow([w.name, n, m, "%.4f" % r])
+                if (w.name, n) in rep.req:
+                    wr.writerow([w.name, n, "requested_peak_bytes", rep.req[w.name, n]])
+                    wr.writerow([w.name, n, "utilization", "%.4f" % rep.utilization(w.name, n)])
+        for (n, size), v in sorted(rep.fast.items(), key=lambda kv: (rep.names.index(kv[0][0]), kv[0][1])):
+            wr.writerow(["fastpath", n, "ns_per_pair_%d" % size, "%.3f" % v])
+        for n in rep.names:
+            if isinstance(callgrind.get(n), float):
+                wr.writerow(["fastpath", n, "callgrind_instructions_per_pair_%d" % CG_SIZE,
+                             "%.1f" % callgrind[n]])
+        for n, (gs, gk) in rep.geo.items():
+            wr.writerow(["geomean", n, "geomean_seconds", "%.4f" % gs])
+            wr.writerow(["geomean", n, "geomean_rss_kib", "%.1f" % gk])
+            if "kmem" in rep.geo:
+                wr.writerow(["geomean", n, "time_ratio_to_kmem", "%.4f" % (gs / rep.geo["kmem"][0])])
+                wr.writerow(["geomean", n, "rss_ratio_to_kmem", "%.4f" % (gk / rep.geo["kmem"][1])])
+

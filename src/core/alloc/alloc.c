@@ -1,0 +1,364 @@
+/*
+ * alloc.c — allocation, free and resize across the layers (see alloc.h).
+ *
+ * The common cases are inlined from kmem_fastpath.h (kmem_cache_pop and
+ * kmem_cache_push); everything here is the slow path: refilling or
+ * draining a thread cache, types that are counted in shared counters
+ * (limited types, types beyond the cache's slots), large blocks, and the
+ * checks that turn a bad pointer into a message.
+ */
+#include "core/alloc/alloc.h"
+
+#include "core/alloc/init.h"
+#include "core/alloc/reclaim.h"
+#include "core/alloc/threads.h"
+#include "core/arena/arena.h"
+#include "core/arena/page.h"
+#include "core/base/diag.h"
+#include "core/bucket/bucket.h"
+#include "core/tcache/tcache.h"
+#include "core/type/type.h"
+
+/* ---- what a pointer is -------------------------------------------------- */
+
+struct block {
+    bool     bl_small;
+    unsigned bl_bucket; /* small: its bucket */
+    uint32_t bl_page;   /* large: its first page */
+    uint32_t bl_npages; /* large: its pages */
+    size_t   bl_size;   /* usable bytes */
+};
+
+/* A large block freed (or resized) with another type than its own. */
+static _Noreturn void wrong_type(const char *who, const void *ptr,
+                                 const struct kmem_type *type, uint32_t owner)
+{
+    const struct kmem_type *own = kmem_type_by_id(owner);
+    kmem_bad_pointer2(who, ptr, type, "block was allocated with type ",
+                      own != NULL ? own->ks_shortdesc : "?");
+}
+
+/* Find the live block starting at ptr, or report and abort. With
+ * `owned`, a large block must belong to `type` (small pieces do not record
+ * their type). */
+static struct block classify(const void *ptr, const struct kmem_type *type,
+                             bool owned, const char *who)
+{
+    struct block blk = { false, 0, 0, 0, 0 };
+    uint32_t page = kmem_page_index(ptr);
+    if (page == KMEM_NO_PAGE)
+        kmem_bad_pointer(who, ptr, type, "pointer was not allocated by kmem (outside its arena)");
+    const struct kmem_page *d = kmem_page_of(page);
+    unsigned kind = d->ku_kind;
+    if (kmem_kind_is_slab_tail(kind))
+        kind -= KMEM_KIND_SLAB_TAIL;
+    if (kmem_kind_is_slab(kind)) {
+        struct kmem_piece_place pl = kmem_piece_locate(kind, page, (uintptr_t)ptr);
+        if (!pl.pp_exact)
+            kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
+        if (((const uintptr_t *)ptr)[1] == kmem_piece_key(ptr))
+            kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
+        blk.bl_small = true;
+        blk.bl_bucket = kind;
+        blk.bl_size = kmem_classes[kind].kc_size;
+    } else if (kind == KMEM_KIND_LARGE) {
+        if (ptr != kmem_page_addr(page))
+            kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
+        uint32_t owner = kmem_large_owner(d);
+        if (owned && owner != 0 && owner != KMEM_RELAXED_LOAD(type->ks_id))
+            wrong_type(who, ptr, type, owner);
+        blk.bl_page = page;
+        blk.bl_npages = d->ku_word;
+        blk.bl_size = (size_t)d->ku_word << KMEM_PAGE_SHIFT;
+    } else if (kind == KMEM_KIND_LARGE_TAIL) {
+        kmem_bad_pointer(who, ptr, type, "pointer is inside a large block, not at its start");
+    } else if (kind == KMEM_KIND_INTERNAL || kind == KMEM_KIND_INTERNAL_TAIL) {
+        kmem_bad_pointer(who, ptr, type,
+                         "pointer is in kmem's own memory (a thread cache), not a block");
+    } else if (kind == KMEM_KIND_FREE || kind == KMEM_KIND_BUSY) {
+        kmem_bad_pointer(who, ptr, type,
+                         "pointer is in free pages (already freed, or never allocated)");
+    } else {
+        kmem_bad_pointer(who, ptr, type, "page descriptor is damaged");
+    }
+    return blk;
+}
+
+/* ---- allocation --------------------------------------------------------- */
+
+size_t kmem_max_request(void)
+{
+    return (size_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT;
+}
+
+static void *exhausted(size_t size, struct kmem_type *type, int flags, const char *who)
+{
+    if (flags & KM_WAITOK)
+        kmem_bad_request(who, size, type,
+                         "out of memory: the arena is exhausted and KM_WAITOK cannot be met");
+    return NULL;
+}
+
+/* A piece of bucket b from the thread cache (or, without one, straight
+ * from the bucket), counted for the type unless `counted` already. */
+static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool counted)
+{
+    struct kmem_tcache *tc = kmem_thread_cache();
+    void *piece;
+    if (tc != NULL) {
+        struct kmem_tbin *bin = &tc->tc_bins[b];
+        if (bin->tb_sp == bin->tb_low && !kmem_tcache_refill(tc, b))
+            return NULL;
+        if (!counted && kmem_cache_pop(b, size, type, &piece))
+            return piece;
+        piece = kmem_tbin_take(bin);
+    } else if (kmem_bucket_take(b, 1, &piece) == 0) {
+        return NULL;
+    } else {
+        ((uintptr_t *)piece)[1] = 0;
+    }
+    /* Counted here rather than by a cache: the bucket's requests and the
+     * type's shared counters. */
+    __atomic_fetch_add(&kmem_buckets[b].kb_calls, 1, __ATOMIC_RELAXED);
+    if (!counted)
+        kmem_type_count_alloc(type, kmem_classes[b].kc_size, size);
+    return piece;
+}
+
+static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int flags,
+                         const char *who)
+{
+    if (!kmem_ensure_init())
+        return exhausted(size, type, flags, who);
+    kmem_type_ensure(type);
+    size_t rounded = kmem_classes[b].kc_size;
+    int admit = kmem_type_admit(type, rounded, size, true, flags, who);
+    if (admit == KMEM_ADMIT_REFUSED)
+        return NULL;
+    void *p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED);
+    if (p == NULL) {
+        kmem_reclaim_all();
+        p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED);
+    }
+    if (p == NULL) {
+        if (admit == KMEM_ADMIT_COUNTED)
+            kmem_type_unadmit(type, rounded, true);
+        return exhausted(size, type, flags, who);
+    }
+    if (flags & KM_ZERO)
+        __builtin_memset(p, 0, rounded);
+    return p;
+}
+
+/* Whole pages; the first page's address a multiple of align_pages pages. */
+static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *type,
+                         int flags, const char *who)
+{
+    if (!kmem_ensure_init())
+        return exhausted(size, type, flags, who);
+    if (size > kmem_max_request()) {
+        if (flags & KM_WAITOK)
+            kmem_bad_request(who, size, type,
+                             "request is larger than the arena; KM_WAITOK can never be met");
+        return NULL;
+    }
+    uint32_t npages = (uint32_t)((size + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
+    size_t rounded = (size_t)npages << KMEM_PAGE_SHIFT;
+    kmem_type_ensure(type);
+    int admit = kmem_type_admit(type, rounded, size, true, flags, who);
+    if (admit == KMEM_ADMIT_REFUSED)
+        return NULL;
+    struct kmem_page head = kmem_large_head(npages, KMEM_RELAXED_LOAD(type->ks_id));
+    bool zeroed = false;
+    uint32_t page = kmem_arena_alloc(npages, align_pages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
+    if (page == KMEM_NO_PAGE) {
+        kmem_reclaim_all();
+        page = kmem_arena_alloc(npages, align_pages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
+    }
+    if (page == KMEM_NO_PAGE) {
+        if (admit == KMEM_ADMIT_COUNTED)
+            kmem_type_unadmit(type, rounded, true);
+        return exhausted(size, type, flags, who);
+    }
+    if (admit == KMEM_ADMIT_FREE)
+        kmem_type_count_alloc(type, rounded, size);
+    void *p = kmem_page_addr(page);
+    if ((flags & KM_ZERO) && !zeroed)
+        __builtin_memset(p, 0, rounded);
+    return p;
+}
+
+__attribute__((noinline)) void *kmem_alloc_slow(size_t size, struct kmem_type *type,
+                                                 int flags, const char *who)
+{
+    if (size <= KMEM_MAXALLOCSAVE)
+        return alloc_small(kmem_bucket_index(size), size, type, flags, who);
+    return alloc_large(size, 1, type, flags, who);
+}
+
+void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int flags,
+                         const char *who)
+{
+    if (align <= KMEM_MINALLOC)
+        return kmem_alloc(size, type, flags, who);
+    if (size <= KMEM_MAXALLOCSAVE && align <= KMEM_PAGE_SIZE) {
+        /* Slabs are page aligned, so a bucket whose size is a multiple of
+         * the alignment has only aligned pieces. */
+        unsigned b = kmem_bucket_index(size > align ? size : align);
+        while (b <= KMEM_NBUCKETS && kmem_bucket_size(b) % align != 0)
+            b++;
+        if (b <= KMEM_NBUCKETS) {
+            void *p;
+            if (!(flags & KM_ZERO) && kmem_cache_pop(b, size, type, &p))
+                return p;
+            return alloc_small(b, size, type, flags, who);
+        }
+    }
+    /* The arena's size is known only once kmem has started: this may be
+     * the process's first request. */
+    if (!kmem_ensure_init())
+        return exhausted(size, type, flags, who);
+    if (align > kmem_max_request()) {
+        if (flags & KM_WAITOK)
+            kmem_bad_request(who, size, type, "alignment is larger than the arena");
+        return NULL;
+    }
+    uint32_t align_pages = align > KMEM_PAGE_SIZE ? (uint32_t)(align >> KMEM_PAGE_SHIFT) : 1;
+    /* Whole pages, even for a small size: a one-page large block is as
+     * good as any other. */
+    return alloc_large(size != 0 ? size : 1, align_pages, type, flags, who);
+}
+
+/* ---- free ----------------------------------------------------------------- */
+
+static void free_small(void *ptr, unsigned b, struct kmem_type *type)
+{
+    struct kmem_tcache *tc = kmem_thread_cache();
+    if (tc == NULL) {
+        ((uintptr_t *)ptr)[1] = kmem_piece_key(ptr);
+        if (kmem_bucket_give(b, &ptr, 1) != 0)
+            kmem_reclaim_poke();
+        kmem_type_count_free(type, kmem_classes[b].kc_size);
+        return;
+    }
+    unsigned what = kmem_tcache_make_room(tc, b);
+    if (what & KMEM_TC_RUN_ENDED)
+        kmem_type_sample(type);
+    if (what & KMEM_TC_DRAINED)
+        kmem_type_sample_soon(type);
+    if (what & KMEM_TC_TO_SLABS)
+        kmem_reclaim_poke();
+    if (kmem_cache_push(ptr, type))
+        return;
+    /* A type counted on the slow path (a limit, or no slot). */
+    kmem_tbin_put(&tc->tc_bins[b], ptr, kmem_piece_key(ptr));
+    kmem_type_count_free(type, kmem_classes[b].kc_size);
+}
+
+__attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *type,
+                                                  const char *who)
+{
+    if (ptr == NULL)
+        return;
+    struct block blk = classify(ptr, type, true, who);
+    kmem_type_ensure(type);
+    if (blk.bl_small) {
+        free_small(ptr, blk.bl_bucket, type);
+        return;
+    }
+    /* Checked again under the arena lock: two threads freeing one block. */
+    if (kmem_arena_free_block(blk.bl_page, KMEM_KIND_LARGE) == 0)
+        kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
+    kmem_type_count_free(type, blk.bl_size);
+    kmem_reclaim_poke();
+}
+
+/* ---- resize --------------------------------------------------------------- */
+
+enum resized { RESIZED, RESIZE_NO_ROOM, RESIZE_REFUSED };
+
+/* Resize a large block without moving it. RESIZE_NO_ROOM: the pages after
+ * it are taken (or, for a KM_WAITOK caller, the limit has no room now: the
+ * caller moves the block, waiting there); RESIZE_REFUSED: a KM_NOWAIT
+ * caller is at the type's limit, and moving would need even more. */
+static enum resized resize_in_place(const struct block *blk, size_t size,
+                                    struct kmem_type *type, int flags, const char *who)
+{
+    uint32_t npages = (uint32_t)((size + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
+    size_t old_bytes = blk->bl_size, new_bytes = (size_t)npages << KMEM_PAGE_SHIFT;
+    if (npages == blk->bl_npages)
+        return RESIZED;
+    if (npages < blk->bl_npages) {
+        kmem_arena_shrink(blk->bl_page, blk->bl_npages, npages);
+        kmem_type_count_resize(type, old_bytes, new_bytes);
+        return RESIZED;
+    }
+    /* Never wait here; a waiting caller waits once, in the move. */
+    int quiet = (flags & KM_WAITOK) ? KMEM_ADMIT_QUIET : 0;
+    int admit = kmem_type_admit(type, new_bytes - old_bytes, 0, false, KM_NOWAIT | quiet, who);
+    if (admit == KMEM_ADMIT_REFUSED)
+        return (flags & KM_WAITOK) ? RESIZE_NO_ROOM : RESIZE_REFUSED;
+    bool zeroed = false;
+    if (!kmem_arena_grow(blk->bl_page, blk->bl_npages, npages, &zeroed)) {
+        if (admit == KMEM_ADMIT_COUNTED)
+            kmem_type_unadmit(type, new_bytes - old_bytes, false);
+        return RESIZE_NO_ROOM;
+    }
+    if (admit == KMEM_ADMIT_FREE)
+        kmem_type_count_resize(type, old_bytes, new_bytes);
+    if ((flags & KM_ZERO) && !zeroed)
+        __builtin_memset((char *)kmem_page_addr(blk->bl_page) + old_bytes, 0,
+                         new_bytes - old_bytes);
+    return RESIZED;
+}
+
+/* The bytes a request of `size` holds. */
+static size_t rounded_size(size_t size)
+{
+    if (size <= KMEM_MAXALLOCSAVE)
+        return kmem_bucket_size(kmem_bucket_index(size));
+    return (size + KMEM_PAGE_MASK) & ~(size_t)KMEM_PAGE_MASK;
+}
+
+void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
+                  const char *who)
+{
+    if (ptr == NULL)
+        return kmem_alloc(size, type, flags, who);
+    struct block blk = classify(ptr, type, true, who);
+    kmem_type_ensure(type);
+    if (blk.bl_small && size <= KMEM_MAXALLOCSAVE && kmem_bucket_index(size) == blk.bl_bucket)
+        return ptr;
+    if (!blk.bl_small && size > KMEM_MAXALLOCSAVE && size <= kmem_max_request()) {
+        enum resized r = resize_in_place(&blk, size, type, flags, who);
+        if (r == RESIZED)
+            return ptr;
+        if (r == RESIZE_REFUSED)
+            return NULL;
+    }
+    /* Moving holds the old and the new block at once. */
+    uint64_t limit = KMEM_RELAXED_LOAD(type->ks_limit);
+    if ((flags & KM_WAITOK) && limit != 0 && size <= kmem_max_request() &&
+        blk.bl_size + rounded_size(size) > limit)
+        kmem_bad_request(who, size, type,
+                         "moving the block needs the old and the new one at once, more than "
+                         "the type's limit; KM_WAITOK can never be met");
+    void *q = kmem_alloc(size, type, flags & ~KM_ZERO, who);
+    if (q == NULL)
+        return NULL;
+    __builtin_memcpy(q, ptr, blk.bl_size < size ? blk.bl_size : size);
+    if (flags & KM_ZERO) {
+        size_t usable = kmem_block_usable(q, type, who);
+        if (usable > blk.bl_size)
+            __builtin_memset((char *)q + blk.bl_size, 0, usable - blk.bl_size);
+    }
+    kmem_dealloc(ptr, type, who);
+    return q;
+}
+
+size_t kmem_block_usable(const void *ptr, const struct kmem_type *type, const char *who)
+{
+    if (ptr == NULL)
+        return 0;
+    return classify(ptr, type, false, who).bl_size;
+}

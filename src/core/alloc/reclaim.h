@@ -1,0 +1,34 @@
+/*
+ * reclaim.h — giving idle memory back to the system over time: slabs
+ * whose pieces have all stayed free for a while go back to the page pool,
+ * and free pages unused for the decay time go back to the system. A
+ * background thread does it every tick once the process holds enough idle
+ * memory to matter (or from the start, or never: KMEM_BACKGROUND); a host
+ * without threads calls kmem_maintain() itself.
+ */
+#ifndef KMEM_RECLAIM_H
+#define KMEM_RECLAIM_H
+
+#include "core/base/config.h"
+#include "core/base/lock.h"
+
+/* At start: begin the background thread now if so tuned. */
+void kmem_reclaim_start(void);
+
+/* Called on slow paths that leave memory idle: starts the background thread
+ * when idle memory passes the threshold. Takes no lock; cheap. */
+void kmem_reclaim_poke(void);
+
+/* One pass: release slabs that stayed empty since the last pass, and give
+ * back free pages unused for the decay time. */
+void kmem_reclaim_pass(void);
+
+/* Give back to the system everything free now: the calling thread's
+ * cache, slabs whose pieces are all free, free page runs (see kmem_trim).
+ * Returns the bytes given back. */
+size_t kmem_reclaim_all(void);
+
+/* Around fork(): the child has no background thread. */
+void kmem_reclaim_fork(enum kmem_fork_phase phase);
+
+#endif /* KMEM_RECLAIM_H */

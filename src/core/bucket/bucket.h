@@ -1,0 +1,116 @@
+/*
+ * bucket.h — buckets: the size classes, the slabs (runs of pages cut into
+ * pieces of one size) that serve them, and each slab's free list.
+ *
+ * In front of the slabs, each bucket keeps a transfer cache: an array of
+ * free pieces that thread caches hand in and take out whole batches of,
+ * without touching the slabs (so a piece freed by one thread reaches the
+ * thread that allocates next for a copy of pointers). Only when it is full
+ * or empty are pieces put back on, or taken off, their slabs.
+ *
+ * A slab's free list lives in its pieces (the first word of a free piece
+ * is the index of the next) and in its first page's descriptor (ku_nfree,
+ * ku_freehead). Slabs with free pieces are chained through ku_word on the
+ * bucket's partial list; pieces are taken from the first slab on it, so a
+ * slab leaves the list from the front when its last piece is taken and
+ * joins at the front when a piece comes back to a full slab.
+ *
+ * Invariants, per bucket (under kb_lock):
+ *   kb_slabs * kc_pieces == pieces handed out + pieces in thread caches
+ *                           + kb_xfer + kb_free
+ *   kb_free == sum of ku_nfree over the slabs on the partial list
+ *   kb_empty == slabs on the list with ku_nfree == kc_pieces
+ *
+ * Every free piece, wherever it is, carries the free key in its second
+ * word (kmem_piece_key), which is how a double free is caught.
+ */
+#ifndef KMEM_BUCKET_H
+#define KMEM_BUCKET_H
+
+#include "core/base/config.h"
+#include "core/base/lock.h"
+
+struct kmem_class {
+    uint32_t kc_size;    /* piece size */
+    uint32_t kc_pages;   /* pages per slab */
+    uint32_t kc_pieces;  /* pieces per slab, at most KMEM_SLAB_MAXPIECES */
+    uint32_t kc_highwat; /* most pieces a thread cache keeps */
+    uint32_t kc_batch;   /* pieces moved per exchange with a thread cache */
+    uint32_t kc_xfer;    /* pieces the bucket's transfer cache holds at most */
+};
+
+struct kmem_bucket {
+    kmem_lock kb_lock;
+    uint32_t kb_partial;  /* [L] first slab with free pieces: page + 1; 0 none */
+    uint64_t kb_slabs;    /* [L] slabs held */
+    uint64_t kb_free;     /* [L] pieces on slab free lists */
+    uint64_t kb_empty;    /* [L, A] slabs whose pieces are all free */
+    uint64_t kb_empty_low; /* [L] fewest empty slabs since the last reclaim
+                              pass: that many stayed empty throughout */
+    uint64_t kb_calls;    /* [A] allocations not counted by a thread cache */
+    uint32_t kb_xfer;     /* [L, A] pieces in the transfer cache */
+    uint32_t kb_xfer_low; /* [L] fewest there since the last reclaim pass */
+    void **kb_xfer_pieces; /* [I] the transfer cache, kc_xfer pieces */
+} __attribute__((aligned(64)));
+
+extern struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
+extern struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
+
+/* Fill kmem_classes (and the fast path's tables); a thread cache keeps
+ * about tcache_bytes per bucket. */
+void kmem_buckets_init(uint32_t tcache_bytes);
+
+/* The bucket's lock, for a caller that must change its own state in the
+ * same step as the bucket's (a thread cache's stack pointer: fork() must
+ * never see a batch both in the bucket and in the cache). */
+static inline void kmem_bucket_lock(unsigned b)
+{
+    kmem_lock_acquire(&kmem_buckets[b].kb_lock);
+}
+static inline void kmem_bucket_unlock(unsigned b)
+{
+    kmem_lock_release(&kmem_buckets[b].kb_lock);
+}
+
+/*
+ * Take up to n pieces of bucket b into out[], carving a new slab if none
+ * is free; each still carries the free key. Returns how many were taken;
+ * 0 when the arena is exhausted. _locked: the caller holds the bucket lock.
+ */
+uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out);
+uint32_t kmem_bucket_take_locked(unsigned b, uint32_t n, void **out);
+
+/* Return n pieces of bucket b, each carrying the free key. Returns how
+ * many went back onto their slabs (past the transfer cache), which may
+ * leave memory idle for the reclaimer. _locked: the caller holds the
+ * bucket lock. */
+uint32_t kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n);
+uint32_t kmem_bucket_give_locked(unsigned b, void *const *pieces, uint32_t n);
+
+/* Release every slab whose pieces are all free (after emptying the
+ * transfer caches onto their slabs). */
+void kmem_buckets_reclaim(void);
+
+/* Release the slabs that stayed empty since the last call (keeping
+ * KMEM_EMPTY_SLABS_KEPT per bucket): the background reclaimer's pass. */
+void kmem_buckets_release_idle(void);
+
+/* Pages of empty slabs held by all buckets (a relaxed read). */
+uint64_t kmem_buckets_empty_pages(void);
+
+/* The slab a piece lies in: its first page, and the piece's index. */
+struct kmem_piece_place {
+    uint32_t pp_slab;  /* first page of the slab */
+    uint32_t pp_index; /* piece index within the slab */
+    bool pp_exact;     /* the address is the start of that piece */
+};
+struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t addr);
+
+/* Around fork(): every bucket lock (see kmem_lock_fork). */
+void kmem_buckets_fork(enum kmem_fork_phase phase);
+
+/* Check each bucket's lists and counters (see the invariants above);
+ * `cached[b]` is the number of pieces thread caches hold. */
+int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1]);
+
+#endif /* KMEM_BUCKET_H */

@@ -1,0 +1,314 @@
+/*
+ * tcache.c — per-thread caches: activation, batch exchange with the
+ * buckets, retirement, and the registry that readers add counters over
+ * (see tcache.h).
+ *
+ * Every exchange with a bucket moves the bin's stack pointer while the
+ * bucket's lock is held, in the same step as the bucket's own lists:
+ * fork() takes every bucket lock, so a child never finds a batch both in
+ * the bucket and in a cache (which would hand it out twice), nor in
+ * neither.
+ */
+#include "core/tcache/tcache.h"
+
+#include "core/arena/arena.h"
+#include "core/arena/page.h"
+#include "core/base/diag.h"
+#include "core/bucket/bucket.h"
+
+#if KMEM_THREAD_CACHE
+KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
+    __attribute__((tls_model("initial-exec")));
+#else
+KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
+#endif
+
+static kmem_lock registry_lock = KMEM_LOCK_INIT;
+static struct kmem_tcache *registry;                 /* [registry] live caches */
+static uint64_t retired_requests[KMEM_NBUCKETS + 1]; /* [registry] by bucket */
+static struct kmem_tsum retired[KMEM_TYPE_SLOTS];    /* [registry] by slot */
+static uint32_t lost_at_fork; /* caches of threads that did not survive a fork */
+
+/* The counters of a bin for a slot. */
+static struct kmem_tcount *count_of(struct kmem_tcache *tc, unsigned b, unsigned slot)
+{
+    return &tc->tc_bins[b].tb_counts[slot];
+}
+
+static void registry_link(struct kmem_tcache *tc)
+{
+    tc->tc_prev = NULL;
+    tc->tc_next = registry;
+    if (registry != NULL)
+        registry->tc_prev = tc;
+    registry = tc;
+}
+
+static void registry_unlink(struct kmem_tcache *tc)
+{
+    if (tc->tc_prev != NULL)
+        tc->tc_prev->tc_next = tc->tc_next;
+    else
+        registry = tc->tc_next;
+    if (tc->tc_next != NULL)
+        tc->tc_next->tc_prev = tc->tc_prev;
+}
+
+/* Give `give` pieces from the bottom of bin b back to the bucket, keep
+ * the rest, moved down. Returns the pieces that went onto slabs. */
+static uint32_t give_bottom(struct kmem_tbin *bin, unsigned b, uint32_t give)
+{
+    uint32_t keep = (uint32_t)(bin->tb_sp - bin->tb_low) - give;
+    kmem_bucket_lock(b);
+    uint32_t to_slabs = kmem_bucket_give_locked(b, bin->tb_low, give);
+    __builtin_memmove(bin->tb_low, bin->tb_low + give, keep * sizeof(void *));
+    KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + keep);
+    kmem_bucket_unlock(b);
+    return to_slabs;
+}
+
+/* Give every cached piece back and make the bins refuse. With `restamp`
+ * (a fork child emptying a lost thread's cache), first write the free key
+ * into each piece: the thread may have stopped in a push between storing
+ * the piece and writing its key. */
+static bool empty_bins(struct kmem_tcache *tc, bool restamp)
+{
+    bool to_slabs = false;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        struct kmem_tbin *bin = &tc->tc_bins[b];
+        uint32_t n = (uint32_t)(bin->tb_sp - bin->tb_low);
+        if (restamp)
+            for (uint32_t i = 0; i < n; i++)
+                ((uintptr_t *)bin->tb_low[i])[1] = kmem_piece_key(bin->tb_low[i]);
+        if (n != 0 && give_bottom(bin, b, n) != 0)
+            to_slabs = true;
+        KMEM_RELAXED_STORE(bin->tb_sp, NULL);
+        bin->tb_low = NULL;
+        bin->tb_limit = NULL;
+        /* tb_counts stays, for retire_locked; the block goes after it. */
+    }
+    return to_slabs;
+}
+
+/* Fold a cache's counters into the retired totals and forget it.
+ * Registry lock held; the bins are already empty. */
+static void retire_locked(struct kmem_tcache *tc)
+{
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++) {
+            struct kmem_tcount *c = count_of(tc, b, slot);
+            struct kmem_tsum *r = &retired[slot];
+            uint64_t size = kmem_classes[b].kc_size;
+            retired_requests[b] += c->tn_allocs;
+            r->calls += c->tn_allocs;
+            r->frees += c->tn_frees;
+            r->alloc_bytes += c->tn_allocs * size;
+            r->free_bytes += c->tn_frees * size;
+            r->req_bytes += c->tn_req_bytes;
+        }
+    registry_unlink(tc);
+}
+
+/* Give a retired cache's block back to the arena. */
+static size_t free_block(struct kmem_tcache *tc)
+{
+    size_t bytes = (size_t)tc->tc_block_pages << KMEM_PAGE_SHIFT;
+    uint32_t page = kmem_page_index(tc->tc_block);
+    if (page == KMEM_NO_PAGE || kmem_arena_free_block(page, KMEM_KIND_INTERNAL) == 0)
+        kmem_panic("a thread cache's block is not kmem's own pages");
+    tc->tc_block = NULL;
+    return bytes;
+}
+
+size_t kmem_tcache_activate(struct kmem_tcache *tc, size_t *needed)
+{
+    if (!KMEM_THREAD_CACHE || tc->tc_state != KMEM_TC_NEW)
+        return 0;
+    size_t row = KMEM_TYPE_SLOTS * sizeof(struct kmem_tcount);
+    size_t counts = KMEM_NBUCKETS * row, stacks = 0;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        stacks += kmem_classes[b].kc_highwat * sizeof(void *);
+    *needed = counts + stacks;
+    uint32_t npages = (uint32_t)((counts + stacks + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
+    struct kmem_page head = { KMEM_KIND_INTERNAL, 0, 0, npages };
+    bool zeroed = false;
+    uint32_t page = kmem_arena_alloc(npages, 1, head, KMEM_KIND_INTERNAL_TAIL, &zeroed);
+    if (page == KMEM_NO_PAGE) {
+        tc->tc_state = KMEM_TC_DEAD;
+        return 0;
+    }
+    char *block = kmem_page_addr(page);
+    if (!zeroed)
+        __builtin_memset(block, 0, counts); /* the counters start at 0 */
+    tc->tc_block = block;
+    tc->tc_block_pages = npages;
+    void **stack = (void **)(block + counts);
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        struct kmem_tbin *bin = &tc->tc_bins[b];
+        bin->tb_counts = (struct kmem_tcount *)(block + (b - 1) * row);
+        bin->tb_low = stack;
+        bin->tb_limit = stack + kmem_classes[b].kc_highwat;
+        KMEM_RELAXED_STORE(bin->tb_sp, stack);
+        stack = bin->tb_limit;
+    }
+    kmem_lock_acquire(&registry_lock);
+    registry_link(tc);
+    kmem_lock_release(&registry_lock);
+    tc->tc_state = KMEM_TC_ACTIVE;
+    return (size_t)npages << KMEM_PAGE_SHIFT;
+}
+
+size_t kmem_tcache_retire(struct kmem_tcache *tc, bool *to_slabs)
+{
+    *to_slabs = false;
+    if (tc->tc_state != KMEM_TC_ACTIVE)
+        return 0;
+    tc->tc_state = KMEM_TC_SETUP; /* from here on, requests go around it */
+    *to_slabs = empty_bins(tc, false);
+    kmem_lock_acquire(&registry_lock);
+    retire_locked(tc);
+    kmem_lock_release(&registry_lock);
+    size_t bytes = free_block(tc);
+    tc->tc_state = KMEM_TC_DEAD;
+    return bytes;
+}
+
+bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b)
+{
+    struct kmem_tbin *bin = &tc->tc_bins[b];
+    kmem_bucket_lock(b);
+    uint32_t n = kmem_bucket_take_locked(b, kmem_classes[b].kc_batch, bin->tb_low);
+    KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + n);
+    kmem_bucket_unlock(b);
+    bin->tb_limit = bin->tb_low; /* the next free samples (see kmem_fastpath.h) */
+    return n != 0;
+}
+
+bool kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep)
+{
+    struct kmem_tbin *bin = &tc->tc_bins[b];
+    uint32_t count = (uint32_t)(bin->tb_sp - bin->tb_low);
+    if (count <= keep)
+        return false;
+    /* The oldest pieces (at the bottom) go; the most recently freed, warm
+     * ones stay. */
+    return give_bottom(bin, b, count - keep) != 0;
+}
+
+unsigned kmem_tcache_make_room(struct kmem_tcache *tc, unsigned b)
+{
+    struct kmem_tbin *bin = &tc->tc_bins[b];
+    void **end = kmem_tbin_end(bin, b);
+    unsigned what = 0;
+    if (bin->tb_limit != end) {
+        bin->tb_limit = end;
+        what |= KMEM_TC_RUN_ENDED;
+    }
+    if (bin->tb_sp == end) {
+        what |= KMEM_TC_DRAINED;
+        if (kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2))
+            what |= KMEM_TC_TO_SLABS;
+    }
+    return what;
+}
+
+bool kmem_tcache_flush(struct kmem_tcache *tc)
+{
+    bool to_slabs = false;
+    if (tc->tc_state != KMEM_TC_ACTIVE)
+        return false;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        if (kmem_tcache_drain(tc, b, 0))
+            to_slabs = true;
+    return to_slabs;
+}
+
+bool kmem_tcache_registry_lock(bool try)
+{
+    if (try)
+        return kmem_lock_try(&registry_lock);
+    kmem_lock_acquire(&registry_lock);
+    return true;
+}
+
+void kmem_tcache_registry_unlock(void)
+{
+    kmem_lock_release(&registry_lock);
+}
+
+void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum)
+{
+    sum->frees += retired[slot].frees;
+    sum->free_bytes += retired[slot].free_bytes;
+    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+            /* Acquire: the allocations read after this are at least as new. */
+            uint64_t frees = __atomic_load_n(&count_of(tc, b, slot)->tn_frees, __ATOMIC_ACQUIRE);
+            sum->frees += frees;
+            sum->free_bytes += frees * kmem_classes[b].kc_size;
+        }
+}
+
+void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum)
+{
+    sum->calls += retired[slot].calls;
+    sum->alloc_bytes += retired[slot].alloc_bytes;
+    sum->req_bytes += retired[slot].req_bytes;
+    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+            const struct kmem_tcount *c = count_of(tc, b, slot);
+            uint64_t allocs = KMEM_RELAXED_LOAD(c->tn_allocs);
+            sum->calls += allocs;
+            sum->alloc_bytes += allocs * kmem_classes[b].kc_size;
+            sum->req_bytes += KMEM_RELAXED_LOAD(c->tn_req_bytes);
+        }
+}
+
+void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
+                          uint64_t requests[KMEM_NBUCKETS + 1])
+{
+    kmem_lock_acquire(&registry_lock);
+    for (unsigned b = 0; b <= KMEM_NBUCKETS; b++) {
+        cached[b] = 0;
+        requests[b] = retired_requests[b];
+    }
+    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+            cached[b] += kmem_tbin_count(&tc->tc_bins[b]);
+            for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++)
+                requests[b] += KMEM_RELAXED_LOAD(count_of(tc, b, slot)->tn_allocs);
+        }
+    kmem_lock_release(&registry_lock);
+}
+
+void kmem_tcache_fork(enum kmem_fork_phase phase)
+{
+    kmem_lock_fork(&registry_lock, phase);
+}
+
+uint32_t kmem_tcache_retire_lost(size_t *bytes)
+{
+    /* Only the forking thread lives on; the others' caches are still in
+     * memory (the child has a copy of it) and go back. */
+    struct kmem_tcache *self = kmem_tcache_self();
+    uint32_t lost = 0;
+    *bytes = 0;
+    struct kmem_tcache *tc = registry;
+    while (tc != NULL) {
+        struct kmem_tcache *next = tc->tc_next;
+        if (tc != self) {
+            lost++;
+            empty_bins(tc, true);
+            retire_locked(tc);
+            *bytes += free_block(tc);
+        }
+        tc = next;
+    }
+    lost_at_fork += lost;
+    return lost;
+}
+
+uint32_t kmem_tcache_lost_at_fork(void)
+{
+    return lost_at_fork;
+}

@@ -1,0 +1,133 @@
+/*
+ * tcache.h — per-thread caches in front of the buckets.
+ *
+ * Each thread has one bin per bucket: a stack of free pieces, at most
+ * kc_highwat of them. A malloc that finds its bin non-empty and a free that
+ * finds room touch only the thread's own memory (kmem_cache_pop/push in
+ * include/kmem_fastpath.h, the one definition of pop and push). An empty
+ * bin takes kc_batch pieces from the bucket in one locked exchange; a full
+ * bin gives its oldest half back. So a thread that stops allocating holds
+ * at most sum(kc_highwat * kc_size) bytes in its cache: 896 KiB with four
+ * classes per doubling, 252 KiB with the 1988 buckets (KMEM_TCACHE_BYTES
+ * scales it); when it exits, its cache goes back to the buckets.
+ *
+ * The cache also counts, per type slot and bucket, the allocations, frees
+ * and requested bytes it served (struct kmem_tcount, tb_counts). Slots are
+ * numbers the type layer hands out; this layer knows nothing of types.
+ * When a cache retires, its counts are folded into per-slot totals kept
+ * here, so that a slot's figure is always
+ *
+ *     retired[slot] + sum over live caches of their counts in slot.
+ *
+ * The stacks and counters live in one block of whole pages taken from the
+ * arena (page kind KMEM_KIND_INTERNAL: never a block a program may free).
+ *
+ * States (tc_state): NEW, never used; ACTIVE; SETUP, being torn down (its
+ * own requests go around it); DEAD, the thread has exited or the block
+ * could not be had (requests go around it).
+ */
+#ifndef KMEM_TCACHE_H
+#define KMEM_TCACHE_H
+
+#include "core/base/config.h"
+#include "core/base/lock.h"
+#include "core/bucket/bucket.h"
+
+#define KMEM_TC_NEW    0
+#define KMEM_TC_ACTIVE 1
+#define KMEM_TC_SETUP  2
+#define KMEM_TC_DEAD   3
+
+static inline struct kmem_tcache *kmem_tcache_self(void)
+{
+    return &KMEM_ABI(kmem_tcache);
+}
+
+/* Pieces in a bin. */
+static inline uint32_t kmem_tbin_count(const struct kmem_tbin *bin)
+{
+    return (uint32_t)(KMEM_RELAXED_LOAD(bin->tb_sp) - bin->tb_low);
+}
+
+/* The end of bin b's stack. */
+static inline void **kmem_tbin_end(const struct kmem_tbin *bin, unsigned b)
+{
+    return bin->tb_low + kmem_classes[b].kc_highwat;
+}
+
+/* Set up the calling thread's cache (state NEW): its block from the arena,
+ * and it joins the registry. Returns the bytes the block takes (whole
+ * pages; *needed: the bytes of stacks and counters in it), or 0 when it
+ * cannot be had: the cache is then DEAD. */
+size_t kmem_tcache_activate(struct kmem_tcache *tc, size_t *needed);
+
+/* The thread of an ACTIVE cache exits: its pieces go back to the buckets,
+ * its counts into the retired totals, its block back to the arena; DEAD
+ * after. Returns the bytes of the block (0 if the cache was not active).
+ * *to_slabs: whether pieces went back onto slabs (idle memory). */
+size_t kmem_tcache_retire(struct kmem_tcache *tc, bool *to_slabs);
+
+/* Fill bin b of tc (empty) from its bucket. Returns false if the arena is
+ * out of pages. */
+bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b);
+
+/* Give bin b's pieces beyond the `keep` most recently freed back. Returns
+ * whether some went back onto slabs. */
+bool kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep);
+
+/* What making room for a free did (kmem_tcache_make_room). */
+#define KMEM_TC_RUN_ENDED 0x1 /* the first free after a refill: the end of a
+                                 run of allocations, where a type's use may
+                                 have peaked */
+#define KMEM_TC_DRAINED   0x2 /* the bin was full and gave half back */
+#define KMEM_TC_TO_SLABS  0x4 /* ... and some went onto slabs */
+
+/* A free that kmem_cache_push could not take for bucket b: restore the
+ * bin's limit after a refill, and drain a full bin, so that the push can
+ * go ahead. Returns KMEM_TC_* bits for the caller to act on. */
+unsigned kmem_tcache_make_room(struct kmem_tcache *tc, unsigned b);
+
+/* Give all of the cache's pieces back; true if some went onto slabs. */
+bool kmem_tcache_flush(struct kmem_tcache *tc);
+
+/* A slot's figures as counted by thread caches. */
+struct kmem_tsum {
+    uint64_t calls, frees;
+    uint64_t alloc_bytes, free_bytes; /* rounded sizes */
+    uint64_t req_bytes;
+};
+
+/* The registry lock keeps caches from retiring (folding their counters
+ * into the retired totals) while a reader adds them up. With `try`, give
+ * up (returning false) rather than wait. */
+bool kmem_tcache_registry_lock(bool try);
+void kmem_tcache_registry_unlock(void);
+
+/* Registry lock held: add the frees (then, separately, the allocations)
+ * counted in `slot`, by live caches and retired ones. A reader takes the
+ * frees first: a block's allocation is counted before its free, so every
+ * free it sees has its allocation seen too. */
+void kmem_tcache_sum_frees(unsigned slot, struct kmem_tsum *sum);
+void kmem_tcache_sum_allocs(unsigned slot, struct kmem_tsum *sum);
+
+/* Per bucket: pieces held by caches, and requests they served (live caches
+ * plus those retired). */
+void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
+                          uint64_t requests[KMEM_NBUCKETS + 1]);
+
+/* Around fork(): the registry lock. */
+void kmem_tcache_fork(enum kmem_fork_phase phase);
+
+/* In a fork child, after kmem_tcache_fork(KMEM_FORK_CHILD): retire the
+ * caches of the threads that did not survive the fork (their memory is
+ * still there, a copy of the parent's). Returns how many; *bytes: their
+ * blocks' bytes in all. */
+uint32_t kmem_tcache_retire_lost(size_t *bytes);
+
+/* Threads whose caches this process inherited without the threads, at
+ * forks. Each may have been in the middle of an operation that no lock
+ * covers (a pop or push and its counting, a large block and its type's
+ * count), so the statistics can be off by what they had in flight. */
+uint32_t kmem_tcache_lost_at_fork(void);
+
+#endif /* KMEM_TCACHE_H */

@@ -1,0 +1,323 @@
+/*
+ * type.c — the type registry, per-type counters and limits (see type.h).
+ */
+#include "core/type/type.h"
+
+#include "platform/platform.h"
+#include "core/base/diag.h"
+#include "core/base/lock.h"
+#include "core/tcache/tcache.h"
+
+static kmem_lock types_lock = KMEM_LOCK_INIT;
+static struct kmem_type *types_head;              /* [L] append-only list */
+static struct kmem_type *types_tail;              /* [L] */
+static struct kmem_type *slot_type[KMEM_TYPE_SLOTS]; /* [L] owner of each slot */
+static uint32_t slots_used = 1;                   /* [L] slot 0 is never used */
+static uint32_t limit_seq;                        /* [L] bumped when limited memory frees */
+static uint32_t types_registered;                 /* [L] the last ks_id given */
+
+#define ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_SEQ_CST)
+#define SUB(field, v) __atomic_fetch_sub(&(field), (v), __ATOMIC_SEQ_CST)
+#define LOAD(field)   __atomic_load_n(&(field), __ATOMIC_SEQ_CST)
+
+/* ks_fast for a slot: where its counters are in a bin's row. */
+static uint32_t fast_offset(uint32_t slot)
+{
+    return slot * (uint32_t)sizeof(struct kmem_tcount);
+}
+
+void kmem_type_register(struct kmem_type *type)
+{
+    kmem_lock_acquire(&types_lock);
+    if (type->ks_id == 0) {
+        uint32_t slot = 0;
+        if (slots_used < KMEM_TYPE_SLOTS) {
+            slot = slots_used++;
+            slot_type[slot] = type;
+        }
+        KMEM_RELAXED_STORE(type->ks_slot, slot);
+        if (!kmem_type_limited(type))
+            KMEM_RELAXED_STORE(type->ks_fast, fast_offset(slot));
+        type->ks_next = NULL;
+        if (types_tail != NULL)
+            __atomic_store_n(&types_tail->ks_next, type, __ATOMIC_RELEASE);
+        else
+            __atomic_store_n(&types_head, type, __ATOMIC_RELEASE);
+        types_tail = type;
+        __atomic_store_n(&type->ks_id, ++types_registered, __ATOMIC_RELEASE);
+    }
+    kmem_lock_release(&types_lock);
+}
+
+/*
+ * A type's figures: its shared counters plus its slot in every cache.
+ * Frees are read before allocations — a block's allocation is counted
+ * before its free, so every free seen has its allocation seen too, and no
+ * figure comes out negative — and all under the registry lock, so that a
+ * retiring cache's counts do not move between the two reads. With `try`,
+ * a busy registry gives up (false).
+ */
+static bool read_counts(const struct kmem_type *type, struct kmem_tsum *sum, bool try)
+{
+    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
+    if (!kmem_tcache_registry_lock(try))
+        return false;
+    *sum = (struct kmem_tsum){ 0, 0, 0, 0, 0 };
+    sum->frees = LOAD(type->ks_frees);
+    sum->free_bytes = LOAD(type->ks_free_bytes);
+    if (slot != 0)
+        kmem_tcache_sum_frees(slot, sum);
+    sum->calls += LOAD(type->ks_calls);
+    sum->alloc_bytes += LOAD(type->ks_alloc_bytes);
+    sum->req_bytes += LOAD(type->ks_req_bytes);
+    if (slot != 0)
+        kmem_tcache_sum_allocs(slot, sum);
+    kmem_tcache_registry_unlock();
+    return true;
+}
+
+/* a - b, or 0 where b is larger. A type whose frees outnumber its
+ * allocations has been named by frees of another type's blocks (small
+ * pieces do not record their type, see kmem_free): its figures stop at 0
+ * instead of wrapping, and kmem_types_check reports it. */
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+/* Bytes the type holds. */
+static uint64_t memuse_of(struct kmem_type *type)
+{
+    struct kmem_tsum sum;
+    read_counts(type, &sum, false);
+    return minus(sum.alloc_bytes, sum.free_bytes);
+}
+
+static void sample_max(struct kmem_type *type, uint64_t used)
+{
+    uint64_t seen = KMEM_RELAXED_LOAD(type->ks_maxused);
+    /* Counters of different threads are read one after another, so a sum
+     * may briefly be off; ignore values that cannot be (negative). */
+    if ((int64_t)used < 0)
+        return;
+    while (used > seen &&
+           !__atomic_compare_exchange_n(&type->ks_maxused, &seen, used, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+/*
+ * Raise the high-water mark to the current memuse. Called whenever the
+ * shared counters grow, on every thread-cache exchange and on every read;
+ * allocations served from a cache between two samples are not seen one by
+ * one, so a peak shorter than a cache batch can be missed. The registry
+ * lock is only tried: a busy registry skips the sample.
+ */
+void kmem_type_sample(struct kmem_type *type)
+{
+    struct kmem_tsum sum;
+    if (read_counts(type, &sum, true))
+        sample_max(type, minus(sum.alloc_bytes, sum.free_bytes));
+}
+
+void kmem_type_sample_soon(struct kmem_type *type)
+{
+    struct kmem_tcache *tc = kmem_tcache_self();
+    uint32_t now = (uint32_t)(kmem_os_now_ns() >> 20);
+    if (now != 0 && now == tc->tc_sampled)
+        return;
+    tc->tc_sampled = now;
+    kmem_type_sample(type);
+}
+
+static void wake_waiters(struct kmem_type *type)
+{
+    if (LOAD(type->ks_waiters) == 0)
+        return;
+    kmem_lock_acquire(&types_lock);
+    __atomic_store_n(&limit_seq, limit_seq + 1, __ATOMIC_SEQ_CST);
+    kmem_lock_release(&types_lock);
+    kmem_os_wake(&limit_seq, true);
+}
+
+void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t requested)
+{
+    ADD(type->ks_calls, 1);
+    ADD(type->ks_alloc_bytes, rounded);
+    ADD(type->ks_req_bytes, requested);
+    kmem_type_sample_soon(type);
+}
+
+void kmem_type_count_free(struct kmem_type *type, size_t rounded)
+{
+    ADD(type->ks_frees, 1);
+    ADD(type->ks_free_bytes, rounded);
+    wake_waiters(type);
+}
+
+void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t new_rounded)
+{
+    if (new_rounded > old_rounded) {
+        ADD(type->ks_alloc_bytes, new_rounded - old_rounded);
+        kmem_type_sample_soon(type);
+    } else if (new_rounded < old_rounded) {
+        ADD(type->ks_free_bytes, old_rounded - new_rounded);
+        wake_waiters(type);
+    }
+}
+
+int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
+                    bool is_alloc, int flags, const char *who)
+{
+    if (!kmem_type_limited(type))
+        return KMEM_ADMIT_FREE;
+    bool blocked = false;
+    kmem_lock_acquire(&types_lock);
+    for (;;) {
+        uint64_t limit = KMEM_RELAXED_LOAD(type->ks_limit);
+        if (limit == 0) { /* lifted while we waited */
+            kmem_lock_release(&types_lock);
+            return KMEM_ADMIT_FREE;
+        }
+        if (rounded > limit && (flags & KM_WAITOK)) {
+            kmem_lock_release(&types_lock);
+            kmem_bad_request(who, requested != 0 ? requested : rounded, type,
+                             "request exceeds the type's limit; KM_WAITOK can never be met");
+        }
+        /* Announce ourselves before looking: a free either sees a waiter
+         * or is seen by the check below. */
+        uint32_t seq = LOAD(limit_seq);
+        ADD(type->ks_waiters, 1);
+        uint64_t used = memuse_of(type);
+        if (used + rounded <= limit) {
+            SUB(type->ks_waiters, 1);
+            break;
+        }
+        if (!blocked && !(flags & KMEM_ADMIT_QUIET)) {
+            ADD(type->ks_limblocks, 1);
+            blocked = true;
+        }
+        if (flags & KM_NOWAIT) {
+            SUB(type->ks_waiters, 1);
+            kmem_lock_release(&types_lock);
+            return KMEM_ADMIT_REFUSED;
+        }
+        kmem_lock_release(&types_lock);
+        kmem_os_wait(&limit_seq, seq);
+        kmem_lock_acquire(&types_lock);
+        SUB(type->ks_waiters, 1);
+    }
+    if (is_alloc) {
+        ADD(type->ks_calls, 1);
+        ADD(type->ks_req_bytes, requested);
+    }
+    ADD(type->ks_alloc_bytes, rounded);
+    sample_max(type, memuse_of(type));
+    kmem_lock_release(&types_lock);
+    return KMEM_ADMIT_COUNTED;
+}
+
+void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc)
+{
+    if (is_alloc)
+        SUB(type->ks_calls, 1);
+    SUB(type->ks_alloc_bytes, rounded);
+    wake_waiters(type);
+}
+
+void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out)
+{
+    struct kmem_tsum sum;
+    read_counts(type, &sum, false);
+    out->inuse = minus(sum.calls, sum.frees);
+    out->memuse = minus(sum.alloc_bytes, sum.free_bytes);
+    sample_max(type, out->memuse);
+    out->maxused = KMEM_RELAXED_LOAD(type->ks_maxused);
+    out->calls = sum.calls;
+    out->limit = KMEM_RELAXED_LOAD(type->ks_limit);
+    out->limblocks = LOAD(type->ks_limblocks);
+    out->frees = sum.frees;
+    out->requested = sum.req_bytes;
+}
+
+/* The list only grows, and entries are published with release stores, so
+ * it is walked without the lock (callers may allocate meanwhile). */
+struct kmem_type *kmem_types_next(const struct kmem_type *prev)
+{
+    return prev == NULL ? __atomic_load_n(&types_head, __ATOMIC_ACQUIRE)
+                        : __atomic_load_n(&prev->ks_next, __ATOMIC_ACQUIRE);
+}
+
+const struct kmem_type *kmem_type_by_id(uint32_t id)
+{
+    for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t))
+        if (KMEM_RELAXED_LOAD(t->ks_id) == id)
+            return t;
+    return NULL;
+}
+
+void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg)
+{
+    for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t))
+        fn(t, arg);
+}
+
+int kmem_types_check(void)
+{
+    int bad = 0;
+    for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t)) {
+        struct kmem_tsum sum;
+        read_counts(t, &sum, false);
+        if (sum.frees > sum.calls || sum.free_bytes > sum.alloc_bytes) {
+            kmem_complain_type("freed more than it allocated (a block of another type "
+                               "was freed with this one): frees and bytes beyond its "
+                               "allocations", t->ks_shortdesc,
+                               minus(sum.frees, sum.calls),
+                               minus(sum.free_bytes, sum.alloc_bytes));
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* Sums over all types, each counted as it is (a type that freed another's
+ * blocks counts negative), so that they add up to the buckets' figures. */
+struct totals {
+    uint64_t memuse, requested, rounded;
+};
+
+static void add_totals(struct kmem_type *type, void *arg)
+{
+    struct totals *t = arg;
+    struct kmem_tsum sum;
+    read_counts(type, &sum, false);
+    t->memuse += sum.alloc_bytes - sum.free_bytes;
+    t->requested += sum.req_bytes;
+    t->rounded += sum.alloc_bytes;
+}
+
+void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded)
+{
+    struct totals t = { 0, 0, 0 };
+    kmem_types_foreach(add_totals, &t);
+    *memuse = t.memuse;
+    *requested = t.requested;
+    *rounded = t.rounded;
+}
+
+int kmem_type_set_limit(struct kmem_type *type, size_t bytes)
+{
+    kmem_type_ensure(type);
+    kmem_lock_acquire(&types_lock);
+    KMEM_RELAXED_STORE(type->ks_limit, (uint64_t)bytes);
+    KMEM_RELAXED_STORE(type->ks_fast, bytes != 0 ? 0 : fast_offset(type->ks_slot));
+    __atomic_store_n(&limit_seq, limit_seq + 1, __ATOMIC_SEQ_CST);
+    kmem_lock_release(&types_lock);
+    kmem_os_wake(&limit_seq, true);
+    return KMEM_OK;
+}
+
+void kmem_types_fork(enum kmem_fork_phase phase)
+{
+    kmem_lock_fork(&types_lock, phase);
+}

@@ -1,0 +1,90 @@
+/*
+ * type.h — types: the registry, each type's statistics, and limits with
+ * waiting.
+ *
+ * A type's figures are the sum of its shared counters (struct kmem_type,
+ * updated atomically) and, if it has a slot, of every thread cache's
+ * counters in that slot. The fast path counts in the thread's slot; a type
+ * with a limit counts only in its shared counters (ks_fast is 0), under
+ * kmem_types_lock, so that the limit check sees every byte.
+ *
+ *   memuse = (ks_alloc_bytes - ks_free_bytes) + sum over caches and
+ *            buckets b of (tn_allocs - tn_frees) * size(b) in its slot
+ */
+#ifndef KMEM_TYPE_H
+#define KMEM_TYPE_H
+
+#include "core/base/config.h"
+#include "core/base/lock.h"
+
+void kmem_type_register(struct kmem_type *type);
+
+static inline void kmem_type_ensure(struct kmem_type *type)
+{
+    if (__atomic_load_n(&type->ks_id, __ATOMIC_ACQUIRE) == 0)
+        kmem_type_register(type);
+}
+
+static inline bool kmem_type_limited(const struct kmem_type *type)
+{
+    return KMEM_RELAXED_LOAD(type->ks_limit) != 0;
+}
+
+/* Count in the shared counters: an allocation of `rounded` bytes
+ * (`requested` asked for), a free, or a change of size in place. */
+void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t requested);
+void kmem_type_count_free(struct kmem_type *type, size_t rounded);
+void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t new_rounded);
+
+/*
+ * Admit `rounded` more bytes for a type. Without a limit: KMEM_ADMIT_FREE,
+ * nothing counted (the caller counts). With one: the bytes are counted (as
+ * an allocation if `is_alloc`, else as growth in place) and the result is
+ * KMEM_ADMIT_COUNTED; at the limit, KM_NOWAIT gets KMEM_ADMIT_REFUSED and
+ * KM_WAITOK sleeps until frees make room. A KM_WAITOK request larger than
+ * the limit itself aborts (naming `who`).
+ */
+#define KMEM_ADMIT_REFUSED 0
+#define KMEM_ADMIT_FREE    1
+#define KMEM_ADMIT_COUNTED 2
+/* In flags: a refusal is not counted in ks_limblocks (the caller will ask
+ * again in a way that counts). */
+#define KMEM_ADMIT_QUIET   0x100
+int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
+                    bool is_alloc, int flags, const char *who);
+
+/* Undo an admission whose memory could not be had. */
+void kmem_type_unadmit(struct kmem_type *type, size_t rounded, bool is_alloc);
+
+/* Sample the type's high-water mark (memuse summed over every cache). */
+void kmem_type_sample(struct kmem_type *type);
+
+/* The same, at most about once a millisecond per thread: summing every
+ * cache's counters costs more than the exchanges that call this. */
+void kmem_type_sample_soon(struct kmem_type *type);
+
+/* Current figures of a type (see kmem_type_stats in kmem.h). */
+void kmem_type_read(struct kmem_type *type, struct kmem_type_stats *out);
+
+/* The type whose ks_id is id, or NULL. O(types): for error messages. */
+const struct kmem_type *kmem_type_by_id(uint32_t id);
+
+/* The registered type after prev (NULL: the first), oldest first. */
+struct kmem_type *kmem_types_next(const struct kmem_type *prev);
+
+/* Call fn for each registered type, oldest first. */
+void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg);
+
+/* Check that no type has freed more than it allocated; returns the
+ * failures, each reported. */
+int kmem_types_check(void);
+
+/* Sum of memuse, requested and rounded bytes over all types. */
+void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded);
+
+int kmem_type_set_limit(struct kmem_type *type, size_t bytes);
+
+/* Around fork(): the registry and limit lock (see kmem_lock_fork). */
+void kmem_types_fork(enum kmem_fork_phase phase);
+
+#endif /* KMEM_TYPE_H */
