@@ -1,9 +1,10 @@
 # Makefile — kmem. The two commands (README.md):
 #
-#   make bench   build, then run the workloads on kmem and on every peer
-#                allocator installed, and print the comparison (QUICK=1: under
-#                a minute; bench-deps installs the peers; bench-readme also
-#                puts the results into README.md)
+#   make bench   install what it measures with when missing (the peer
+#                allocators, python3.11, sqlite3, valgrind, gnuplot; as root,
+#                with apt), build, then run the workloads on kmem and on every
+#                peer and print the comparison (QUICK=1: under a minute;
+#                bench-readme also puts the results into README.md)
 #   make test    build every variant and run every test (test-deps first
 #                installs, with apt, what the real-program tests need when
 #                it is missing)
@@ -14,13 +15,16 @@
 #   tsan          the threaded tests under ThreadSanitizer
 #   freestanding  the core compiled -ffreestanding over the hook platform
 #   pow2          the tests again with the 1988 power-of-two buckets
+#
+# Installing: make install [PREFIX=/usr/local] [DESTDIR=...], make
+# uninstall, and make deb (a Debian package of the same files).
 
 PREFIX   ?= /usr/local
 # Four size classes per doubling: chosen by make bench over the 1988 powers
 # of two (same speed, less memory; see README.md). GEOMETRY=pow2 builds those.
 GEOMETRY ?= quarter
 JOBS     ?= 2
-VERSION  := $(shell cat VERSION)
+include mk/version.mk
 BUILD    := $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEOMETRY)
 REL      := build/release
 
@@ -28,7 +32,8 @@ REL      := build/release
 THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
 
 .PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install \
-        test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall clean
+        test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall \
+        install-list deb clean
 
 all: lib
 
@@ -90,6 +95,7 @@ test-dropin: test-deps
 test-pow2:
 	$(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) O=build/pow2 GEOMETRY=pow2 all
 	tests/run.sh build/pow2
+	tests/install/check_library.sh build/pow2/lib pow2
 
 test-freestanding:
 	$(BUILD) O=build/freestanding FREESTANDING=1 all check-undefined
@@ -104,18 +110,20 @@ test-tsan:
 	$(BUILD) O=build/tsan SAN=thread all
 	TSAN_OPTIONS=halt_on_error=1 tests/run.sh build/tsan $(THREADED_TESTS)
 
-# Install into a scratch prefix and build the README's example against it
-# with pkg-config, shared and static.
+# What is installed, and how (tests/install/run.sh): the shared library's
+# names and exports, the manual pages, an install into a scratch prefix
+# holding exactly INSTALL_FILES, the example built against it with
+# pkg-config and with CMake, make uninstall emptying it, and the .deb.
+# What it checks with, as Debian PACKAGE=PROBE (mk/debian-packages.sh
+# installs the missing ones as root): the manual pages (mandoc, man), the
+# CMake package, pkg-config, and the .deb (lintian).
+TEST_PACKAGES := mandoc=mandoc man-db=man cmake=cmake pkg-config=pkg-config lintian=lintian
 test-install:
-	rm -rf build/install-test
-	$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/build/install-test
-	PKG_CONFIG_PATH=$(CURDIR)/build/install-test/lib/pkgconfig sh -c '\
-	    $(CC) -std=c11 -Wall -Werror examples/example.c -o build/install-test/example-shared $$(pkg-config --cflags --libs kmem) && \
-	    $(CC) -std=c11 -Wall -Werror examples/example.c -o build/install-test/example-static $$(pkg-config --cflags kmem) \
-	        build/install-test/lib/libkmem.a $$(pkg-config --static --libs-only-l kmem | sed "s/-lkmem//")'
-	LD_LIBRARY_PATH=build/install-test/lib build/install-test/example-shared | grep -q 'first: 64 usable bytes'
-	build/install-test/example-static | grep -q 'Memory statistics by type'
-	@echo "test-install: headers, libraries and kmem.pc work"
+	@mk/debian-packages.sh "make test" $(TEST_PACKAGES) || true
+	$(BUILD) O=$(REL) lib
+	$(BUILD) O=build/freestanding FREESTANDING=1 lib
+	tests/install/check_library.sh $(REL)/lib $(GEOMETRY)
+	tests/install/run.sh build/install-test
 
 # ---- benchmarks ------------------------------------------------------------------
 
@@ -125,6 +133,7 @@ test-install:
 # (bench/run.py), with a table, a CSV (build/bench/results.csv) and a chart
 # (build/bench/results.png).
 bench:
+	@mk/debian-packages.sh "make bench" $(BENCH_PACKAGES) || true
 	$(BUILD) O=$(REL) lib benches
 	$(REL)/bench/api_pairs $(if $(QUICK),--quick)
 	@if [ -z "$(QUICK)" ]; then \
@@ -132,11 +141,15 @@ bench:
 	    else echo "valgrind not installed: no instruction counts (make bench-deps)"; fi; fi
 	bench/run.py --build $(REL) $(if $(QUICK),--quick) $(BENCH_ARGS)
 
-# The peers, and what the workloads and the chart need (Debian packages).
+# What make bench measures with, as Debian PACKAGE=PROBE (the file or
+# command that shows it is there; mk/debian-packages.sh): the peers, the
+# real programs, valgrind (instruction counts), gnuplot (the chart).
+BENCH_PACKAGES := libjemalloc-dev=lib:libjemalloc.so.2 libgoogle-perftools-dev=lib:libtcmalloc.so.4 \
+                  libmimalloc-dev=lib:libmimalloc.so.2 python3.11=/usr/bin/python3.11 \
+                  sqlite3=sqlite3 valgrind=valgrind gnuplot-nox=gnuplot
+# Only what make bench would install (it does so itself, as root).
 bench-deps:
-	apt-get update
-	apt-get install -y --no-install-recommends libjemalloc-dev libgoogle-perftools-dev \
-	    libmimalloc-dev python3.11 sqlite3 valgrind gnuplot-nox
+	mk/debian-packages.sh "make bench-deps" $(BENCH_PACKAGES)
 
 # A full run, then its tables into README.md (between the bench markers).
 bench-readme: bench
@@ -150,23 +163,69 @@ test-bench:
 
 # ---- installing ------------------------------------------------------------------
 
+# Every file make install puts under $(DESTDIR)$(PREFIX): make uninstall
+# removes exactly these, and lib/cmake/kmem; when nothing else is left in
+# PREFIX (a prefix of kmem's own), also the empty folders of INSTALL_DIRS,
+# so that PREFIX is left empty (a shared one like /usr/local keeps them).
+# make test checks that an install holds these files and nothing else, and
+# that the .deb holds the same.
+#
+# kmem(3) documents every function and macro of the headers; `man
+# kmem_free` opens it through a link of MAN3_LINKS. A kmemstat(1) page is
+# to come with that tool.
+MAN3_LINKS := kmem_malloc kmem_malloc_aligned kmem_free kmem_realloc kmem_usable_size \
+              KMEM_MALLOC KMEM_FREE KMEM_TYPE_DEFINE KMEM_TYPE_DECLARE kmem_type_setlimit \
+              kmem_type_stats kmem_type_next kmem_type_name kmem_type_description \
+              kmem_nbuckets kmem_bucket_stats kmem_arena_stats kmem_stats_print kmem_init \
+              kmem_set_memory_limit kmem_trim kmem_thread_flush kmem_maintain \
+              kmem_set_decay_ms kmem_check kmem_freestanding_init
+INSTALL_FILES := include/kmem.h include/kmem_fastpath.h include/kmem_freestanding.h \
+                 include/kmem_config.h lib/libkmem.a lib/libkmem-api.a lib/libkmem-freestanding.a \
+                 lib/$(SO_FILE) lib/$(SO_NAME) lib/libkmem.so lib/pkgconfig/kmem.pc \
+                 lib/cmake/kmem/kmemConfig.cmake lib/cmake/kmem/kmemConfigVersion.cmake \
+                 bin/kmem-run share/man/man1/kmem-run.1 share/man/man3/kmem.3 \
+                 $(MAN3_LINKS:%=share/man/man3/%.3) share/man/man7/kmem.7
+# Deepest first.
+INSTALL_DIRS := include lib/pkgconfig lib/cmake/kmem lib/cmake lib bin share/man/man1 \
+                share/man/man3 share/man/man7 share/man share
+
+DEST := $(DESTDIR)$(PREFIX)
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/lib/cmake/kmem $(DEST)/bin \
+	    $(DEST)/share/man/man1 $(DEST)/share/man/man3 $(DEST)/share/man/man7
 	install -m 644 include/kmem.h include/kmem_fastpath.h include/kmem_freestanding.h \
-	    $(REL)/include/kmem_config.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(REL)/lib/libkmem.a build/freestanding/lib/libkmem-freestanding.a \
-	    $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(REL)/lib/libkmem.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(REL)/lib/libkmem-api.a $(DESTDIR)$(PREFIX)/lib/
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 tools/kmem-run $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mk/kmem.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/kmem.pc
+	    $(REL)/include/kmem_config.h $(DEST)/include/
+	install -m 644 $(REL)/lib/libkmem.a $(REL)/lib/libkmem-api.a \
+	    build/freestanding/lib/libkmem-freestanding.a $(DEST)/lib/
+	install -m 644 $(REL)/lib/$(SO_FILE) $(DEST)/lib/
+	ln -sf $(SO_FILE) $(DEST)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DEST)/lib/libkmem.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' mk/kmem.pc.in >$(DEST)/lib/pkgconfig/kmem.pc
+	for f in kmemConfig kmemConfigVersion; do \
+	    sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SO_FILE@|$(SO_FILE)|g' -e 's|@SO_NAME@|$(SO_NAME)|g' \
+	        -e 's|@SO_MAJOR@|$(SO_MAJOR)|g' mk/$$f.cmake.in >$(DEST)/lib/cmake/kmem/$$f.cmake || exit 1; done
+	install -m 755 tools/kmem-run $(DEST)/bin/
+	install -m 644 man/kmem-run.1 $(DEST)/share/man/man1/
+	install -m 644 man/kmem.3 $(DEST)/share/man/man3/
+	for n in $(MAN3_LINKS); do ln -sf kmem.3 $(DEST)/share/man/man3/$$n.3 || exit 1; done
+	install -m 644 man/kmem.7 $(DEST)/share/man/man7/
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/include/,kmem.h kmem_fastpath.h kmem_freestanding.h kmem_config.h)
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/,libkmem.a libkmem.so libkmem-api.a libkmem-freestanding.a pkgconfig/kmem.pc)
-	rm -f $(DESTDIR)$(PREFIX)/bin/kmem-run
+	rm -f $(addprefix $(DEST)/,$(INSTALL_FILES))
+	rmdir $(DEST)/lib/cmake/kmem 2>/dev/null || true
+	if [ -d $(DEST) ] && [ -z "$$(find $(DEST) ! -type d | head -n 1)" ]; then \
+	    for d in $(INSTALL_DIRS); do rmdir $(DEST)/$$d 2>/dev/null || true; done; fi
+
+# The list above, one path a line (for tests/install/run.sh).
+install-list:
+	@printf '%s\n' $(INSTALL_FILES)
+
+# A Debian package of what make install puts under /usr (mk/deb.sh):
+# build/deb/kmem_$(VERSION)_ARCH.deb, for `apt install ./build/deb/kmem_...deb`.
+deb: lib
+	rm -rf build/deb
+	$(MAKE) --no-print-directory install PREFIX=/usr DESTDIR=$(CURDIR)/build/deb/root
+	mk/deb.sh build/deb/root $(VERSION) build/deb
 
 clean:
 	rm -rf build

@@ -10,6 +10,8 @@
 #   FREESTANDING  1: the core over the freestanding platform, compiled with
 #             -ffreestanding, as libkmem-freestanding.a, with its own tests
 
+include mk/version.mk
+
 O        ?= build/release
 GEOMETRY ?= quarter
 SAN      ?=
@@ -93,9 +95,11 @@ check-undefined: $(STATIC)
 	if [ -n "$$bad" ]; then echo "$(STATIC) needs symbols a freestanding core may not:" $$bad; exit 1; fi; \
 	echo "$(STATIC): needs nothing from outside but memcpy, memmove, memset"
 
+# KMEM_THREAD_CACHE may be given as 0 by a program that links
+# libkmem-freestanding.a with the installed headers (which are the release's).
 $(O)/include/kmem_config.h: mk/build.mk
 	@mkdir -p $(@D)
-	@printf '/* kmem_config.h — how this kmem was built (generated). */\n#ifndef KMEM_CONFIG_H\n#define KMEM_CONFIG_H\n#define KMEM_CLASSES_PER_DOUBLING %s\n#define KMEM_THREAD_CACHE %s\n#endif\n' $(CLASSES) $(CACHE) > $@.tmp
+	@printf '/* kmem_config.h — how this kmem was built (generated). */\n#ifndef KMEM_CONFIG_H\n#define KMEM_CONFIG_H\n#define KMEM_CLASSES_PER_DOUBLING %s\n#ifndef KMEM_THREAD_CACHE /* -DKMEM_THREAD_CACHE=0: for libkmem-freestanding.a */\n#define KMEM_THREAD_CACHE %s\n#endif\n#endif\n' $(CLASSES) $(CACHE) > $@.tmp
 	@cmp -s $@.tmp $@ 2>/dev/null && rm -f $@.tmp || mv $@.tmp $@
 
 $(O)/obj/%.o: src/%.c $(HEADERS)
@@ -110,9 +114,16 @@ $(O)/lib/libkmem.a: $(LIB_OBJ) $(LIBC_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ)
+# The shared library as C libraries are installed: the file libkmem.so.X.Y.Z
+# (VERSION), named by its soname libkmem.so.X, which programs record, and
+# libkmem.so -> libkmem.so.X for linking -lkmem and for LD_PRELOAD. What
+# it exports, and under which version: mk/libkmem.map.
+$(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ) mk/libkmem.map VERSION
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libkmem.so -Wl,-z,defs $(SANFLAGS) -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=mk/libkmem.map -Wl,-z,defs \
+	    $(SANFLAGS) -o $(@D)/$(SO_FILE) $(LIB_OBJ) $(LIBC_OBJ) -lpthread
+	ln -sf $(SO_FILE) $(@D)/$(SO_NAME)
+	ln -sf $(SO_NAME) $@
 
 $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)
