@@ -45,10 +45,11 @@ kmem $version: the McKusick-Karels general-purpose memory allocator
 (USENIX 1988) for present-day machines: a typed allocation API, a drop-in
 malloc, and a freestanding core.
 
-Copyright $year the authors of kmem, as named in its commit history.
+Copyright $year the kmem authors.
 
-License: the source tree does not state one yet.
+License: BSD-2-Clause
 EOF
+sed 's/^$/./; s/^/ /' "$here/LICENSE" >>"$doc/copyright"
 date=$(git -C "$here" log -1 --format=%cD -- VERSION 2>/dev/null || true)
 [ -n "$date" ] || date=$(date -R)
 gzip -9n >"$doc/changelog.gz" <<EOF
