@@ -36,6 +36,11 @@ struct kmem_tcache *kmem_thread_cache_start(void)
     return tc;
 }
 
+const struct kmem_type *kmem_threads_own_type(void)
+{
+    return M_KMEM;
+}
+
 void kmem_threads_flush_self(void)
 {
     if (kmem_tcache_flush(kmem_tcache_self()))

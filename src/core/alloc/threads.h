@@ -24,6 +24,9 @@ static inline struct kmem_tcache *kmem_thread_cache(void)
     return kmem_thread_cache_start();
 }
 
+/* The type kmem's own memory is counted under ("kmem"). */
+const struct kmem_type *kmem_threads_own_type(void);
+
 /* Hand the calling thread's cached pieces back to the buckets. */
 void kmem_threads_flush_self(void);
 

@@ -274,6 +274,7 @@ void kmem_type_take_reading(struct kmem_type *type, struct kmem_type_reading *ou
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
         out->tr_pieces[b] = at_least_0(c.pieces[b]);
     out->tr_large = at_least_0(c.large);
+    out->tr_rounded = c.alloc_bytes;
     ts->inuse = minus(c.calls, c.frees);
     ts->memuse = memuse_in(&c);
     sample_max(type, ts->memuse);

@@ -89,6 +89,7 @@ struct kmem_type_reading {
     struct kmem_type_stats tr_stats;
     uint64_t tr_pieces[KMEM_NBUCKETS + 1];
     uint64_t tr_large;
+    uint64_t tr_rounded; /* rounded bytes of all its allocations */
 };
 void kmem_type_take_reading(struct kmem_type *type, struct kmem_type_reading *out);
 
