@@ -224,6 +224,10 @@ struct kmem_options {
     size_t dirty_max;      /* most free pages kept resident before the
                               oldest go back (KMEM_DIRTY_MAX); default
                               max(64 MiB, the memory in use) */
+    int export_stats;      /* publish the statistics for other processes
+                              to read, kmemstat(1) (KMEM_EXPORT=1|0): 1 on,
+                              -1 off, 0 the default (on, where the platform
+                              can) */
 };
 /* Optional: start kmem with options before its first use. The default
  * reservation is four times the machine's memory (at least 16 GiB); under

@@ -34,7 +34,13 @@ endif
 INC      := -Iinclude -I$(O)/include
 # The library's own sources include each other by their path under src/.
 SRCINC   := -Isrc
-LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -DKMEM_BUILDING $(SANFLAGS) $(INC) $(SRCINC)
+# EXPORT=0 builds kmem with publishing statistics off by default;
+# EXPORT_DELAY_MS changes when a program starts publishing (for make
+# bench's on/off comparison).
+EXPORT          ?= 1
+EXPORT_DELAY_MS ?= 1000
+LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -DKMEM_BUILDING $(SANFLAGS) $(INC) $(SRCINC) \
+            -DKMEM_EXPORT_DEFAULT=$(EXPORT) -DKMEM_EXPORT_DELAY_DEFAULT_MS=$(EXPORT_DELAY_MS)u
 # Tests and benchmarks: the same warnings, GNU extensions allowed (threads,
 # clock_gettime), and no hidden visibility.
 APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(SANFLAGS) $(INC) -Itests
@@ -61,8 +67,9 @@ else
   # libkmem-api.a: the typed API alone, the C library's malloc untouched
   # (what the tests and benchmarks link). libkmem.a and libkmem.so: also
   # the malloc family.
-  LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/posix.c
-  LIBS      := $(O)/lib/libkmem-api.a $(O)/lib/libkmem.a $(O)/lib/libkmem.so $(O)/bin/kmem-run
+  LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) src/platform/posix.c src/platform/posix_export.c src/platform/export_dir.c
+  LIBS      := $(O)/lib/libkmem-api.a $(O)/lib/libkmem.a $(O)/lib/libkmem.so $(O)/bin/kmem-run \
+               $(O)/bin/kmemstat
   # tests/api: the public interface only; tests/internal: the layers'
   # own arithmetic, compiled against src/ (-Isrc).
   TEST_SRC  := $(sort $(wildcard tests/api/*.c tests/internal/*.c))
@@ -124,6 +131,14 @@ $(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ) mk/libkmem.map VERSION
 	    $(SANFLAGS) -o $(@D)/$(SO_FILE) $(LIB_OBJ) $(LIBC_OBJ) -lpthread
 	ln -sf $(SO_FILE) $(@D)/$(SO_NAME)
 	ln -sf $(SO_NAME) $@
+
+# kmemstat: an ordinary program (the C library's malloc), reading other
+# processes' records with the report code the library prints with.
+KMEMSTAT_SRC := $(sort $(wildcard src/front/kmemstat/*.c)) src/core/report/report.c \
+                src/core/base/text.c src/platform/export_dir.c
+$(O)/bin/kmemstat: $(KMEMSTAT_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) $(INC) $(SRCINC) $(KMEMSTAT_SRC) -o $@ -lm
 
 $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)

@@ -133,3 +133,54 @@ uint64_t kmem_os_random(void)
 {
     return hooks.seed ^ (uint64_t)(uintptr_t)region_base ^ 0x9e3779b97f4a7c15u;
 }
+
+void kmem_os_export_prepare(const char *dir)
+{
+    (void)dir;
+}
+
+void *kmem_os_export_create(size_t size)
+{
+    (void)size;
+    return NULL; /* nobody to read it */
+}
+
+void *kmem_os_export_grow(void *record, size_t old_size, size_t size)
+{
+    (void)record;
+    (void)old_size;
+    (void)size;
+    return NULL;
+}
+
+void kmem_os_export_remove(void)
+{
+}
+
+void kmem_os_export_forget(void *record, size_t size)
+{
+    (void)record;
+    (void)size;
+}
+
+int64_t kmem_os_process_id(void)
+{
+    return 0;
+}
+
+uint64_t kmem_os_process_start_time(void)
+{
+    return 0;
+}
+
+void kmem_os_process_command(char *buf, size_t cap)
+{
+    if (cap > 0)
+        buf[0] = '\0';
+}
+
+bool kmem_os_at_exit(void (*fn)(void))
+{
+    (void)fn;
+    return false;
+}

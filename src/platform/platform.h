@@ -83,6 +83,44 @@ bool kmem_os_at_thread_exit(void (*fn)(void *), void *arg);
 bool kmem_os_at_fork(void (*prepare)(void), void (*parent)(void),
                      void (*child)(void));
 
+/* ---- publishing statistics to other processes ----------------------------
+ * A record of `size` bytes of memory shared with other processes of the
+ * same user (a file under the user's export directory, mode 0600, named
+ * after the process), which kmem rewrites in place. Freestanding: none.
+ * The functions below are called by one thread at a time. */
+
+/* Before the first record: where records go (`dir`, or the platform's
+ * default place when NULL or empty). Reads the environment: called when
+ * kmem starts. */
+void kmem_os_export_prepare(const char *dir);
+
+/* Create this process's record, `size` bytes, zero-filled, and map it
+ * writable. NULL when it cannot; the reason is written once as a
+ * warning. */
+void *kmem_os_export_create(size_t size);
+
+/* Make the record `size` bytes (more than old_size): returns the new
+ * address (the old mapping is gone), or NULL (the old one stays). */
+void *kmem_os_export_grow(void *record, size_t old_size, size_t size);
+
+/* Take the record's name away (at exit; the mapping stays until the
+ * process ends). Only the process that created it does anything. */
+void kmem_os_export_remove(void);
+
+/* In a fork child: let go of the parent's record without touching it. */
+void kmem_os_export_forget(void *record, size_t size);
+
+/* This process: its id; when it started, in the units of /proc/PID/stat's
+ * field 22 (0: unknown); its command line, arguments joined by spaces,
+ * NUL-terminated within cap. */
+int64_t kmem_os_process_id(void);
+uint64_t kmem_os_process_start_time(void);
+void kmem_os_process_command(char *buf, size_t cap);
+
+/* Call fn when the process ends normally (exit, or return from main).
+ * Returns false where there is no such notion. */
+bool kmem_os_at_exit(void (*fn)(void));
+
 /* ---- the outside world ------------------------------------------------ */
 
 /* Write diagnostic text (stderr on POSIX). Must not allocate. */

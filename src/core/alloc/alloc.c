@@ -119,8 +119,11 @@ static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool co
     void *piece;
     if (tc != NULL) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        if (bin->tb_sp == bin->tb_low && !kmem_tcache_refill(tc, b))
-            return NULL;
+        if (bin->tb_sp == bin->tb_low) {
+            if (!kmem_tcache_refill(tc, b))
+                return NULL;
+            kmem_reclaim_poke(); /* a slow path: the background thread may be due */
+        }
         if (!counted && kmem_cache_pop(b, size, type, &piece))
             return piece;
         piece = kmem_tbin_take(bin);
@@ -194,6 +197,7 @@ static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *ty
     }
     if (admit == KMEM_ADMIT_FREE)
         kmem_type_count_alloc(type, pages_size(rounded), size);
+    kmem_reclaim_poke();
     void *p = kmem_page_addr(page);
     if ((flags & KM_ZERO) && !zeroed)
         __builtin_memset(p, 0, rounded);

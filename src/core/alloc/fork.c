@@ -1,6 +1,6 @@
 /*
- * fork.c — fork(): every lock is taken before, in the lock order (types,
- * thread-cache registry, buckets, arena), so that the child gets
+ * fork.c — fork(): every lock is taken before, in the lock order (export,
+ * types, thread-cache registry, buckets, arena), so that the child gets
  * consistent lists; the child then resets them all, being the only
  * thread, and hands back the caches of the threads that did not survive.
  *
@@ -14,6 +14,7 @@
  */
 #include "core/alloc/fork.h"
 
+#include "core/alloc/export.h"
 #include "core/alloc/reclaim.h"
 #include "core/alloc/threads.h"
 #include "core/arena/arena.h"
@@ -24,6 +25,7 @@
 
 static void fork_prepare(void)
 {
+    kmem_export_fork(KMEM_FORK_PREPARE);
     kmem_types_fork(KMEM_FORK_PREPARE);
     kmem_tcache_fork(KMEM_FORK_PREPARE);
     kmem_buckets_fork(KMEM_FORK_PREPARE);
@@ -36,10 +38,12 @@ static void fork_parent(void)
     kmem_buckets_fork(KMEM_FORK_PARENT);
     kmem_tcache_fork(KMEM_FORK_PARENT);
     kmem_types_fork(KMEM_FORK_PARENT);
+    kmem_export_fork(KMEM_FORK_PARENT);
 }
 
 static void fork_child(void)
 {
+    kmem_export_fork(KMEM_FORK_CHILD);
     kmem_reclaim_fork(KMEM_FORK_CHILD);
     kmem_arena_fork(KMEM_FORK_CHILD);
     kmem_buckets_fork(KMEM_FORK_CHILD);

@@ -6,6 +6,7 @@
  */
 #include "core/alloc/init.h"
 
+#include "core/alloc/export.h"
 #include "core/alloc/fork.h"
 #include "core/alloc/reclaim.h"
 #include "core/alloc/settings.h"
@@ -94,6 +95,7 @@ static int start_locked(const struct kmem_options *options)
 static void after_start(void)
 {
     kmem_fork_register();
+    kmem_export_start();
     kmem_reclaim_start();
 }
 

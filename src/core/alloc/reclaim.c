@@ -14,6 +14,7 @@
  */
 #include "core/alloc/reclaim.h"
 
+#include "core/alloc/export.h"
 #include "core/alloc/settings.h"
 #include "core/arena/arena.h"
 #include "core/bucket/bucket.h"
@@ -22,16 +23,39 @@
 
 #define BG_IDLE    0 /* not started; may start */
 #define BG_RUNNING 1
-#define BG_NEVER   2 /* tuned off, or the platform has no threads */
+#define BG_NEVER   2 /* not wanted, or the platform has no threads */
 
 static uint32_t bg_state; /* [A] */
 
+/* The thread: a reclaim pass every tick (unless KMEM_BACKGROUND=off,
+ * when it runs only to publish), and the statistics record at its own
+ * rate. */
 static void background(void *arg)
 {
     (void)arg;
+    bool reclaim = kmem_settings.st_background != KMEM_BACKGROUND_OFF;
+    uint64_t tick = (uint64_t)kmem_settings.st_tick_ms * 1000000u;
+    uint64_t every = (uint64_t)kmem_settings.st_export_interval_ms * 1000000u;
+    uint64_t now = kmem_os_now_ns(), next_pass = now + tick, next_export = now;
     for (;;) {
-        kmem_os_sleep_ms(kmem_settings.st_tick_ms);
-        kmem_reclaim_pass();
+        bool exporting = kmem_export_enabled();
+        uint64_t next = reclaim ? next_pass : UINT64_MAX;
+        if (exporting && next_export < next)
+            next = next_export;
+        if (next == UINT64_MAX)
+            return; /* nothing left to do */
+        now = kmem_os_now_ns();
+        if (next > now)
+            kmem_os_sleep_ms((uint32_t)((next - now + 999999u) / 1000000u));
+        now = kmem_os_now_ns();
+        if (reclaim && now >= next_pass) {
+            kmem_reclaim_pass();
+            next_pass = now + tick;
+        }
+        if (exporting && now >= next_export) {
+            kmem_export_publish();
+            next_export = now + every;
+        }
     }
 }
 
@@ -47,7 +71,7 @@ static void start(void)
 
 void kmem_reclaim_start(void)
 {
-    if (kmem_settings.st_background == KMEM_BACKGROUND_OFF)
+    if (kmem_settings.st_background == KMEM_BACKGROUND_OFF && !kmem_export_enabled())
         __atomic_store_n(&bg_state, BG_NEVER, __ATOMIC_RELAXED);
     else if (kmem_settings.st_background == KMEM_BACKGROUND_ON)
         start();
@@ -57,8 +81,14 @@ void kmem_reclaim_poke(void)
 {
     if (__atomic_load_n(&bg_state, __ATOMIC_RELAXED) != BG_IDLE)
         return;
-    uint64_t idle = kmem_arena_dirty_pages() + kmem_buckets_empty_pages();
-    if (idle > kmem_settings.st_start_pages)
+    if (kmem_settings.st_background == KMEM_BACKGROUND_AUTO) {
+        uint64_t idle = kmem_arena_dirty_pages() + kmem_buckets_empty_pages();
+        if (idle > kmem_settings.st_start_pages) {
+            start();
+            return;
+        }
+    }
+    if (kmem_export_due())
         start();
 }
 

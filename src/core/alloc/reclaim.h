@@ -15,8 +15,10 @@
 /* At start: begin the background thread now if so tuned. */
 void kmem_reclaim_start(void);
 
-/* Called on slow paths that leave memory idle: starts the background thread
- * when idle memory passes the threshold. Takes no lock; cheap. */
+/* Called on slow paths: starts the background thread when idle memory
+ * passes the threshold, or when the statistics are due to be published
+ * (export.h). Takes no lock; cheap (until the thread runs, a look at the
+ * clock while publishing waits for its delay). */
 void kmem_reclaim_poke(void);
 
 /* One pass: release slabs that stayed empty since the last pass, and give

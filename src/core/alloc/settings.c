@@ -7,6 +7,10 @@
  *   KMEM_TCACHE_BYTES=N   bytes a thread cache keeps per bucket (e.g. 64K)
  *   KMEM_BACKGROUND=on|auto|off
  *   KMEM_DIRTY_MAX=N      most free pages kept resident (e.g. 256M)
+ *   KMEM_EXPORT=0|1       publish statistics for other processes (kmemstat)
+ *   KMEM_EXPORT_DIR=PATH  where (default: see src/platform/export_dir.h)
+ *   KMEM_EXPORT_HZ=N      how often, 1..1000 times a second (default 10)
+ *   KMEM_EXPORT_DELAY_MS=N  not before the program has run this long
  */
 #include "core/alloc/settings.h"
 
@@ -25,6 +29,10 @@ static const struct kmem_settings defaults = {
     .st_background = KMEM_BACKGROUND_AUTO,
     .st_start_pages = KMEM_BACKGROUND_START_BYTES >> KMEM_PAGE_SHIFT,
     .st_dirty_max = 0,
+    .st_export = KMEM_EXPORT_DEFAULT != 0,
+    .st_export_interval_ms = 1000 / KMEM_EXPORT_HZ_DEFAULT,
+    .st_export_delay_ms = KMEM_EXPORT_DELAY_DEFAULT_MS,
+    .st_export_dir = "",
 };
 
 /* The size in the variable `name`, or `fallback` when it is unset or not
@@ -57,6 +65,30 @@ static int env_background(int fallback)
     return fallback;
 }
 
+static bool env_switch(const char *name, bool fallback)
+{
+    const char *v = kmem_os_getenv(name);
+    if (v == NULL || *v == '\0')
+        return fallback;
+    if (kmem_parse_same(v, "1") || kmem_parse_same(v, "on"))
+        return true;
+    if (kmem_parse_same(v, "0") || kmem_parse_same(v, "off"))
+        return false;
+    kmem_warn(name, " not understood (1 or 0, on or off); ignored");
+    return fallback;
+}
+
+/* A size from the environment, at most `max`. */
+static uint64_t env_size_max(const char *name, uint64_t fallback, uint64_t max)
+{
+    uint64_t v = env_size(name, fallback);
+    if (v > max) {
+        kmem_warn(name, " too large; the largest allowed is used");
+        v = max;
+    }
+    return v;
+}
+
 void kmem_settings_read(const struct kmem_options *o)
 {
     struct kmem_settings s = defaults;
@@ -71,14 +103,35 @@ void kmem_settings_read(const struct kmem_options *o)
             s.st_background = o->background > 0 ? KMEM_BACKGROUND_ON : KMEM_BACKGROUND_OFF;
         if (o->dirty_max != 0)
             s.st_dirty_max = o->dirty_max >> KMEM_PAGE_SHIFT;
+        if (o->export_stats != 0)
+            s.st_export = o->export_stats > 0;
     }
     s.st_arena_size = env_size("KMEM_ARENA_SIZE", s.st_arena_size);
     s.st_memory_limit = env_size("KMEM_LIMIT", s.st_memory_limit);
-    s.st_decay_ms = (uint32_t)env_size("KMEM_DECAY_MS", s.st_decay_ms);
-    s.st_tcache_bytes = (uint32_t)env_size("KMEM_TCACHE_BYTES", s.st_tcache_bytes);
+    s.st_decay_ms = (uint32_t)env_size_max("KMEM_DECAY_MS", s.st_decay_ms, UINT32_MAX);
+    s.st_tcache_bytes =
+        (uint32_t)env_size_max("KMEM_TCACHE_BYTES", s.st_tcache_bytes, (uint32_t)1 << 30);
     s.st_dirty_max = env_size("KMEM_DIRTY_MAX", s.st_dirty_max << KMEM_PAGE_SHIFT) >>
                      KMEM_PAGE_SHIFT;
     s.st_background = env_background(s.st_background);
+    s.st_export = env_switch("KMEM_EXPORT", s.st_export);
+    uint64_t hz = env_size_max("KMEM_EXPORT_HZ", 1000 / s.st_export_interval_ms, 1000);
+    s.st_export_interval_ms = (uint32_t)(1000 / (hz != 0 ? hz : 1));
+    s.st_export_delay_ms =
+        (uint32_t)env_size_max("KMEM_EXPORT_DELAY_MS", s.st_export_delay_ms, UINT32_MAX);
+    const char *dir = kmem_os_getenv("KMEM_EXPORT_DIR");
+    if (dir != NULL) {
+        size_t n = 0;
+        while (dir[n] != '\0' && n + 1 < sizeof s.st_export_dir) {
+            s.st_export_dir[n] = dir[n];
+            n++;
+        }
+        s.st_export_dir[n] = '\0';
+        if (dir[n] != '\0') {
+            kmem_warn("KMEM_EXPORT_DIR", " too long; statistics not published");
+            s.st_export = false;
+        }
+    }
     if (s.st_decay_ms == 0)
         s.st_decay_ms = 1; /* "0" means at once */
     s.st_tick_ms = s.st_decay_ms / 5 < 20 ? 20 : s.st_decay_ms / 5;

@@ -25,6 +25,11 @@ struct kmem_settings {
     int st_background;         /* KMEM_BACKGROUND: KMEM_BACKGROUND_* */
     uint64_t st_start_pages;   /* idle pages that start the background thread */
     uint64_t st_dirty_max;     /* KMEM_DIRTY_MAX, in pages; 0: derived */
+    bool st_export;            /* KMEM_EXPORT: publish statistics for other
+                                  processes (kmemstat) */
+    uint32_t st_export_interval_ms; /* 1000 / KMEM_EXPORT_HZ */
+    uint32_t st_export_delay_ms;    /* KMEM_EXPORT_DELAY_MS: not before */
+    char st_export_dir[256];   /* KMEM_EXPORT_DIR; empty: the default */
 };
 
 /* [init] Filled by kmem_settings_read when kmem starts; read-only after. */

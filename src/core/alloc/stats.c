@@ -3,7 +3,7 @@
  */
 #include "core/alloc/stats.h"
 
-#include "core/alloc/threads.h"
+#include "core/alloc/own.h"
 #include "core/arena/arena.h"
 #include "core/bucket/bucket.h"
 #include "core/base/diag.h"
@@ -85,7 +85,7 @@ void kmem_record_type(struct kmem_type *type, struct kmem_export_type *out,
         return;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
         sums->rs_pieces[b] += r.tr_pieces[b];
-    if (type == kmem_threads_own_type())
+    if (type == kmem_own_type())
         sums->rs_internal += r.tr_large;
     else
         sums->rs_large += r.tr_large;

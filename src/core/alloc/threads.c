@@ -3,19 +3,16 @@
  */
 #include "core/alloc/threads.h"
 
+#include "core/alloc/own.h"
 #include "core/alloc/reclaim.h"
-#include "core/type/type.h"
 #include "platform/platform.h"
-
-/* The memory behind the caches is kmem's own, and shows as such. */
-static KMEM_TYPE_DEFINE(M_KMEM, "kmem", "kmem's own thread caches");
 
 static void thread_exit(void *arg)
 {
     bool to_slabs;
     size_t bytes = kmem_tcache_retire(arg, &to_slabs);
     if (bytes != 0)
-        kmem_type_count_free(M_KMEM, (struct kmem_size){ 0, bytes });
+        kmem_own_count_give(bytes);
     if (to_slabs)
         kmem_reclaim_poke();
 }
@@ -29,16 +26,10 @@ struct kmem_tcache *kmem_thread_cache_start(void)
     size_t bytes = kmem_tcache_activate(tc, &needed);
     if (bytes == 0)
         return NULL;
-    kmem_type_ensure(M_KMEM);
-    kmem_type_count_alloc(M_KMEM, (struct kmem_size){ 0, bytes }, needed);
+    kmem_own_count_take(bytes, needed);
     /* This may allocate (a C library's key storage), on the cache now. */
     (void)kmem_os_at_thread_exit(thread_exit, tc);
     return tc;
-}
-
-const struct kmem_type *kmem_threads_own_type(void)
-{
-    return M_KMEM;
 }
 
 void kmem_threads_flush_self(void)
@@ -52,5 +43,5 @@ void kmem_threads_fork_child(void)
     size_t bytes;
     uint32_t lost = kmem_tcache_retire_lost(&bytes);
     for (uint32_t i = 0; i < lost; i++)
-        kmem_type_count_free(M_KMEM, (struct kmem_size){ 0, bytes / lost });
+        kmem_own_count_give(bytes / lost);
 }

@@ -2,10 +2,7 @@
  * threads.h — the calling thread's cache, seen from the allocator: set up
  * on the thread's first request, handed back when the thread exits or
  * when a fork leaves its cache without its thread. The cache's block is
- * kmem's own memory, counted under the type "kmem", so that the types'
- * figures add up to the arena's:
- *
- *     sum over types of memuse == small_inuse + large_inuse + internal
+ * kmem's own memory (own.h).
  */
 #ifndef KMEM_THREADS_H
 #define KMEM_THREADS_H
@@ -23,9 +20,6 @@ static inline struct kmem_tcache *kmem_thread_cache(void)
         return tc;
     return kmem_thread_cache_start();
 }
-
-/* The type kmem's own memory is counted under ("kmem"). */
-const struct kmem_type *kmem_threads_own_type(void);
 
 /* Hand the calling thread's cached pieces back to the buckets. */
 void kmem_threads_flush_self(void);

@@ -65,6 +65,17 @@
 #define KMEM_XFER_MAX_PIECES 512u
 #define KMEM_XFER_BYTES      (256u << 10)
 
+/* Publishing statistics for other processes (kmemstat): on by default
+ * (the build may say otherwise), ten times a second, once the program has
+ * run for a second (so that short-lived programs leave nothing behind). */
+#ifndef KMEM_EXPORT_DEFAULT
+#define KMEM_EXPORT_DEFAULT 1
+#endif
+#ifndef KMEM_EXPORT_DELAY_DEFAULT_MS
+#define KMEM_EXPORT_DELAY_DEFAULT_MS 1000u
+#endif
+#define KMEM_EXPORT_HZ_DEFAULT 10u
+
 /* Empty slabs each bucket keeps through a background pass, ready for reuse
  * without carving. */
 #define KMEM_EMPTY_SLABS_KEPT 1u

@@ -1,18 +1,21 @@
 /*
  * exit.c — _exit() and _Exit() of the drop-in library: many programs end
  * with them (shells among them), skipping the destructors that would have
- * written the statistics kmem-run asked for. These report first, then end
- * the process as the C library's do.
+ * written the statistics kmem-run asked for and removed the published
+ * record (kmemstat's). These do both first, then end the process as the
+ * C library's do.
  */
 #define _GNU_SOURCE
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/alloc/export.h"
 #include "front/libc/report.h"
 
 __attribute__((visibility("default"), noreturn)) void _exit(int status)
 {
     kmem_report_at_exit();
+    kmem_export_at_exit();
     for (;;)
         syscall(SYS_exit_group, status);
 }
