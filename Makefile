@@ -31,7 +31,7 @@ REL      := build/release
 # Tests that use threads: run again under ThreadSanitizer.
 THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
 
-.PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install \
+.PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install test-export \
         test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall \
         install-list deb clean
 
@@ -43,7 +43,8 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-layers test-release test-pow2 test-freestanding test-install test-deps test-dropin test-bench test-asan test-tsan
+test: test-layers test-release test-pow2 test-freestanding test-install test-deps test-dropin test-export \
+      test-bench test-asan test-tsan
 	@echo "make test: all passed"
 
 # No source includes a header of a layer above its own, and no modules
@@ -105,6 +106,13 @@ test-asan:
 	$(BUILD) O=build/asan SAN=address all
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	    tests/run.sh build/asan
+
+# Statistics published for other processes, and kmemstat reading them
+# (tests/export/run.sh; its interactive view is driven in tmux).
+test-export:
+	@mk/debian-packages.sh "make test" tmux=tmux || true
+	$(BUILD) O=$(REL) lib tests
+	tests/export/run.sh $(REL)
 
 test-tsan:
 	$(BUILD) O=build/tsan SAN=thread all
@@ -171,8 +179,8 @@ test-bench:
 # that the .deb holds the same.
 #
 # kmem(3) documents every function and macro of the headers; `man
-# kmem_free` opens it through a link of MAN3_LINKS. A kmemstat(1) page is
-# to come with that tool.
+# kmem_free` opens it through a link of MAN3_LINKS. kmemstat(1) documents
+# kmemstat and the record it reads (<kmem_export.h>).
 MAN3_LINKS := kmem_malloc kmem_malloc_aligned kmem_free kmem_realloc kmem_usable_size \
               KMEM_MALLOC KMEM_FREE KMEM_TYPE_DEFINE KMEM_TYPE_DECLARE kmem_type_setlimit \
               kmem_type_stats kmem_type_next kmem_type_name kmem_type_description \
@@ -180,10 +188,11 @@ MAN3_LINKS := kmem_malloc kmem_malloc_aligned kmem_free kmem_realloc kmem_usable
               kmem_set_memory_limit kmem_trim kmem_thread_flush kmem_maintain \
               kmem_set_decay_ms kmem_check kmem_freestanding_init
 INSTALL_FILES := include/kmem.h include/kmem_fastpath.h include/kmem_freestanding.h \
-                 include/kmem_config.h lib/libkmem.a lib/libkmem-api.a lib/libkmem-freestanding.a \
+                 include/kmem_config.h include/kmem_export.h lib/libkmem.a lib/libkmem-api.a lib/libkmem-freestanding.a \
                  lib/$(SO_FILE) lib/$(SO_NAME) lib/libkmem.so lib/pkgconfig/kmem.pc \
                  lib/cmake/kmem/kmemConfig.cmake lib/cmake/kmem/kmemConfigVersion.cmake \
-                 bin/kmem-run share/man/man1/kmem-run.1 share/man/man3/kmem.3 \
+                 bin/kmem-run bin/kmemstat share/man/man1/kmem-run.1 \
+                 share/man/man1/kmemstat.1 share/man/man3/kmem.3 \
                  $(MAN3_LINKS:%=share/man/man3/%.3) share/man/man7/kmem.7
 # Deepest first.
 INSTALL_DIRS := include lib/pkgconfig lib/cmake/kmem lib/cmake lib bin share/man/man1 \
@@ -194,7 +203,7 @@ install: lib
 	install -d $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/lib/cmake/kmem $(DEST)/bin \
 	    $(DEST)/share/man/man1 $(DEST)/share/man/man3 $(DEST)/share/man/man7
 	install -m 644 include/kmem.h include/kmem_fastpath.h include/kmem_freestanding.h \
-	    $(REL)/include/kmem_config.h $(DEST)/include/
+	    include/kmem_export.h $(REL)/include/kmem_config.h $(DEST)/include/
 	install -m 644 $(REL)/lib/libkmem.a $(REL)/lib/libkmem-api.a \
 	    build/freestanding/lib/libkmem-freestanding.a $(DEST)/lib/
 	install -m 644 $(REL)/lib/$(SO_FILE) $(DEST)/lib/
@@ -204,8 +213,8 @@ install: lib
 	for f in kmemConfig kmemConfigVersion; do \
 	    sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SO_FILE@|$(SO_FILE)|g' -e 's|@SO_NAME@|$(SO_NAME)|g' \
 	        -e 's|@SO_MAJOR@|$(SO_MAJOR)|g' mk/$$f.cmake.in >$(DEST)/lib/cmake/kmem/$$f.cmake || exit 1; done
-	install -m 755 tools/kmem-run $(DEST)/bin/
-	install -m 644 man/kmem-run.1 $(DEST)/share/man/man1/
+	install -m 755 tools/kmem-run $(REL)/bin/kmemstat $(DEST)/bin/
+	install -m 644 man/kmem-run.1 man/kmemstat.1 $(DEST)/share/man/man1/
 	install -m 644 man/kmem.3 $(DEST)/share/man/man3/
 	for n in $(MAN3_LINKS); do ln -sf kmem.3 $(DEST)/share/man/man3/$$n.3 || exit 1; done
 	install -m 644 man/kmem.7 $(DEST)/share/man/man7/

@@ -78,6 +78,10 @@ endif
 LIB_OBJ   := $(patsubst src/%.c,$(O)/obj/%.o,$(LIB_SRC))
 LIBC_OBJ  := $(patsubst src/%.c,$(O)/obj/%.o,$(LIBC_SRC))
 TEST_BIN  := $(patsubst tests/%.c,$(O)/tests/%,$(TEST_SRC))
+# tests/export: programs that publish their statistics and read them the
+# way kmemstat does (its reader compiled in); run by tests/export/run.sh.
+EXPORT_TEST_SRC := $(if $(filter 1,$(FREESTANDING)),,$(sort $(wildcard tests/export/*.c)))
+EXPORT_TEST_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(EXPORT_TEST_SRC))
 DROPIN_SRC := $(sort $(wildcard tests/dropin/*.c))
 DROPIN_BIN := $(patsubst tests/%.c,$(O)/tests/%,$(DROPIN_SRC))
 
@@ -91,7 +95,7 @@ WORKLOAD_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(WORKLOAD_SRC))
 .PHONY: all lib tests benches dropin check-undefined
 all: lib tests
 lib: $(LIBS)
-tests: $(TEST_BIN)
+tests: $(TEST_BIN) $(EXPORT_TEST_BIN)
 benches: $(BENCH_BIN) $(WORKLOAD_BIN)
 dropin: $(DROPIN_BIN)
 
@@ -143,6 +147,10 @@ $(O)/bin/kmemstat: $(KMEMSTAT_SRC) $(HEADERS)
 $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)
 	cp $< $@ && chmod +x $@
+
+$(O)/tests/export/%: tests/export/%.c src/front/kmemstat/record.c $(wildcard tests/*.h) $(STATIC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(APPFLAGS) $(SRCINC) $< src/front/kmemstat/record.c -o $@ $(STATIC) -lpthread
 
 $(O)/tests/%: tests/%.c $(wildcard tests/*.h tests/*/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)

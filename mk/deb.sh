@@ -32,6 +32,7 @@ done
 
 # As dh_strip does: the debugging information stays in the build.
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$so"
+strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/bin/kmemstat"
 for a in "$root"/usr/lib/*.a; do
     strip --strip-debug --enable-deterministic-archives "$a"
 done
