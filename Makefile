@@ -117,6 +117,12 @@ test-export:
 test-tsan:
 	$(BUILD) O=build/tsan SAN=thread all
 	TSAN_OPTIONS=halt_on_error=1 tests/run.sh build/tsan $(THREADED_TESTS)
+	@# Publishing from the background thread while 4 threads allocate.
+	rm -rf build/tsan/export-records && mkdir -m 700 build/tsan/export-records
+	KMEM_EXPORT_DIR=$(CURDIR)/build/tsan/export-records TSAN_OPTIONS=halt_on_error=1 \
+	    build/tsan/tests/export/consistency threads >build/tsan/export-consistency.log 2>&1 || \
+	    { tail -n 40 build/tsan/export-consistency.log; exit 1; }
+	@echo "  ok    export/consistency threads under ThreadSanitizer"
 
 # What is installed, and how (tests/install/run.sh): the shared library's
 # names and exports, the manual pages, an install into a scratch prefix

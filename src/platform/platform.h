@@ -96,8 +96,11 @@ void kmem_os_export_prepare(const char *dir);
 
 /* Create this process's record, `size` bytes, zero-filled, and map it
  * writable. NULL when it cannot; the reason is written once as a
- * warning. */
+ * warning. Readers cannot see it until kmem_os_export_reveal. */
 void *kmem_os_export_create(size_t size);
+
+/* The record holds its first whole copy: let readers find it. */
+void kmem_os_export_reveal(void);
 
 /* Make the record `size` bytes (more than old_size): returns the new
  * address (the old mapping is gone), or NULL (the old one stays). */

@@ -23,6 +23,7 @@
 
 static char dir[512];         /* where records go, from kmem_os_export_prepare */
 static char path[600];        /* this process's record, once created */
+static char new_path[610];    /* the same while its first copy is written */
 static int record_fd = -1;
 static pid_t creator;         /* the process that created it */
 static bool warned;
@@ -63,32 +64,35 @@ void *kmem_os_export_create(size_t size)
         goto out;
     }
     pid_t pid = getpid();
-    if (snprintf(path, sizeof path, "%s/%ld.kmem", dir, (long)pid) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%s/%ld.kmem", dir, (long)pid) >= (int)sizeof path ||
+        snprintf(new_path, sizeof new_path, "%s.new", path) >= (int)sizeof new_path)
         goto out;
+    /* Made under another name and renamed once whole (reveal), so that a
+     * reader never finds a record before its first copy. */
     int fd = -1;
     for (int attempt = 0; attempt < 2 && fd < 0; attempt++) {
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        /* A record of an earlier process with this pid (or of this one
-         * before an exec): it is stale. */
+        fd = open(new_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* Left by an earlier process with this pid (or by this one
+         * before an exec): stale. */
         if (fd < 0 && errno == EEXIST)
-            unlink(path);
+            unlink(new_path);
     }
     if (fd < 0) {
-        warn_once(path, "cannot be created");
+        warn_once(new_path, "cannot be created");
         goto out;
     }
     if (fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)size) != 0) {
         close(fd);
-        unlink(path);
-        warn_once(path, "cannot be sized");
+        unlink(new_path);
+        warn_once(new_path, "cannot be sized");
         goto out;
     }
     record = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (record == MAP_FAILED) {
         record = NULL;
         close(fd);
-        unlink(path);
-        warn_once(path, "cannot be mapped");
+        unlink(new_path);
+        warn_once(new_path, "cannot be mapped");
         goto out;
     }
     record_fd = fd;
@@ -101,6 +105,15 @@ void *kmem_os_export_create(size_t size)
 out:
     errno = saved;
     return record;
+}
+
+void kmem_os_export_reveal(void)
+{
+    int saved = errno;
+    /* Over a stale record of this pid, if there is one. */
+    if (rename(new_path, path) != 0)
+        unlink(new_path);
+    errno = saved;
 }
 
 void *kmem_os_export_grow(void *record, size_t old_size, size_t size)
@@ -121,6 +134,7 @@ void kmem_os_export_remove(void)
     int saved = errno;
     if (creator != 0 && creator == getpid() && path[0] != '\0') {
         unlink(path);
+        unlink(new_path); /* if the process ends before its first copy */
         path[0] = '\0';
     }
     errno = saved;

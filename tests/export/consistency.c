@@ -135,7 +135,7 @@ static void compare_inside(struct kmem_type *const *list, unsigned n, const char
 #define WORKERS 4
 #define LIVE    400
 
-static volatile int stop;
+static int stop; /* [A] */
 static pthread_mutex_t handoff_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     void *p;
@@ -158,7 +158,7 @@ static void *worker(void *arg)
     struct rng r = rng_make(seed + (uint64_t)(intptr_t)arg);
     void *live[LIVE] = { 0 };
     int live_type[LIVE] = { 0 };
-    while (!stop) {
+    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
         unsigned i = (unsigned)rng_below(&r, LIVE);
         if (live[i] == NULL) {
             int t = (int)rng_below(&r, NTYPES);
@@ -247,7 +247,7 @@ static void run_threads(void)
         REQUIRE(pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i) == 0, "thread");
     int status;
     REQUIRE(waitpid(child, &status, 0) == child, "waitpid");
-    stop = 1;
+    __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < WORKERS; i++)
         pthread_join(th[i], NULL);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the reader failed (status %d)",

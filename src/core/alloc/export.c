@@ -4,12 +4,15 @@
  * The record is written in place, under a sequence count: odd while a copy
  * is being written, so that a reader in another process can tell a whole
  * copy from a torn one (kmem_export.h says how to read it). Each copy is
- * gathered straight into the shared memory: every type once (its counters
- * read once, kmem_record_type), the buckets' and the arena's figures made
- * from the same readings, so that a whole copy adds up exactly.
+ * gathered first into a buffer of kmem's own pages — every type once (its
+ * counters read once, kmem_record_type), the buckets' and the arena's
+ * figures made from the same readings, so that a whole copy adds up
+ * exactly — and then copied into the shared record, so that the count is
+ * odd only for that copy, however long the gathering took.
  */
 #include "core/alloc/export.h"
 
+#include "core/alloc/own.h"
 #include "core/alloc/settings.h"
 #include "core/alloc/stats.h"
 #include "core/type/type.h"
@@ -26,10 +29,23 @@ static uint32_t state;                    /* [A] EX_* */
 static uint64_t start_ns;                 /* [A] publishing may begin from then on */
 static struct kmem_export_header *record; /* [export] the shared record */
 static size_t capacity;                   /* [export] its bytes */
+static struct kmem_export_header *draft;  /* [export] where a copy is gathered */
+static size_t draft_size;                 /* [export] its bytes (capacity) */
 
 #define BUCKETS_OFFSET ((uint32_t)sizeof(struct kmem_export_header))
 #define TYPES_OFFSET \
     (BUCKETS_OFFSET + (uint32_t)(KMEM_NBUCKETS * sizeof(struct kmem_export_bucket)))
+
+/* Order the sequence count's stores against the copy's. ThreadSanitizer
+ * does not model fences (the reader is another process anyway). */
+static void fence(void)
+{
+#ifdef KMEM_TSAN_
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
 
 static size_t round_pages(size_t bytes)
 {
@@ -117,16 +133,24 @@ static uint64_t make_room(uint64_t ntypes)
     return ntypes < fit ? ntypes : fit;
 }
 
-/* Write one copy. export_lock held. */
-static void write_copy(void)
+/* A draft as large as the record. export_lock held. */
+static bool draft_fits(void)
 {
-    uint64_t ntypes = make_room(count_types());
-    struct kmem_export_header *h = record;
-    char *base = (char *)h;
-    uint64_t seq = h->eh_seq;
-    __atomic_store_n(&h->eh_seq, seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (draft_size == capacity)
+        return true;
+    if (draft != NULL)
+        kmem_own_free(draft, draft_size);
+    draft = kmem_own_alloc(capacity);
+    draft_size = draft != NULL ? capacity : 0;
+    return draft != NULL;
+}
 
+/* Gather one copy into the draft; the bytes it takes. export_lock held. */
+static size_t gather(uint64_t ntypes)
+{
+    struct kmem_export_header *h = draft;
+    char *base = (char *)h;
+    __builtin_memcpy(h, record, sizeof *h); /* the fields that do not change */
     struct kmem_record_sums sums;
     __builtin_memset(&sums, 0, sizeof sums);
     struct kmem_export_type *types = (struct kmem_export_type *)(base + TYPES_OFFSET);
@@ -139,9 +163,25 @@ static void write_copy(void)
     h->eh_ntypes = (uint32_t)n;
     h->eh_length = length_for(n);
     h->eh_published_ns = kmem_os_now_ns();
-    h->eh_publishes++;
+    h->eh_publishes = record->eh_publishes + 1;
+    return h->eh_length;
+}
 
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+/* Write one copy. export_lock held. */
+static void write_copy(void)
+{
+    uint64_t ntypes = make_room(count_types());
+    if (!draft_fits())
+        return; /* no pages for the draft: this copy is skipped */
+    size_t length = gather(ntypes);
+    struct kmem_export_header *h = record;
+    uint64_t seq = h->eh_seq;
+    __atomic_store_n(&h->eh_seq, seq + 1, __ATOMIC_RELAXED);
+    fence();
+    /* All but the sequence count, which stays odd until the end. */
+    size_t skip = offsetof(struct kmem_export_header, eh_length);
+    __builtin_memcpy((char *)h + skip, (char *)draft + skip, length - skip);
+    fence();
     __atomic_store_n(&h->eh_seq, seq + 2, __ATOMIC_RELAXED);
 }
 
@@ -158,8 +198,11 @@ void kmem_export_publish(void)
             kmem_os_export_remove(); /* the process began to exit meanwhile */
         s = __atomic_load_n(&state, __ATOMIC_RELAXED);
     }
-    if (s == EX_LIVE)
+    if (s == EX_LIVE) {
         write_copy();
+        if (record->eh_publishes == 1)
+            kmem_os_export_reveal();
+    }
     kmem_lock_release(&export_lock);
 }
 
@@ -184,6 +227,10 @@ void kmem_export_fork(enum kmem_fork_phase phase)
     kmem_os_export_forget(record, capacity);
     record = NULL;
     capacity = 0;
+    if (draft != NULL)
+        kmem_own_free(draft, draft_size); /* the child's own copy of it */
+    draft = NULL;
+    draft_size = 0;
     uint32_t s = __atomic_load_n(&state, __ATOMIC_RELAXED);
     if (s == EX_LIVE || s == EX_WAITING) {
         __atomic_store_n(&start_ns, kmem_os_now_ns(), __ATOMIC_RELAXED);

@@ -43,13 +43,13 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-    kmem_export_fork(KMEM_FORK_CHILD);
     kmem_reclaim_fork(KMEM_FORK_CHILD);
     kmem_arena_fork(KMEM_FORK_CHILD);
     kmem_buckets_fork(KMEM_FORK_CHILD);
     kmem_types_fork(KMEM_FORK_CHILD);
     kmem_tcache_fork(KMEM_FORK_CHILD);
-    kmem_threads_fork_child(); /* last: it gives pieces back to buckets */
+    kmem_threads_fork_child(); /* gives pieces back to buckets */
+    kmem_export_fork(KMEM_FORK_CHILD); /* last too: gives pages back */
 }
 
 void kmem_fork_register(void)

@@ -67,10 +67,10 @@ static uint32_t give_bottom(struct kmem_tbin *bin, unsigned b, uint32_t give)
     return to_slabs;
 }
 
-/* Give every cached piece back and make the bins refuse. With `restamp`
- * (a fork child emptying a lost thread's cache), first write the free key
- * into each piece: the thread may have stopped in a push between storing
- * the piece and writing its key. */
+/* Give every cached piece back. With `restamp` (a fork child emptying a
+ * lost thread's cache), first write the free key into each piece: the
+ * thread may have stopped in a push between storing the piece and writing
+ * its key. */
 static bool empty_bins(struct kmem_tcache *tc, bool restamp)
 {
     bool to_slabs = false;
@@ -82,12 +82,21 @@ static bool empty_bins(struct kmem_tcache *tc, bool restamp)
                 ((uintptr_t *)bin->tb_low[i])[1] = kmem_piece_key(bin->tb_low[i]);
         if (n != 0 && give_bottom(bin, b, n) != 0)
             to_slabs = true;
+    }
+    return to_slabs;
+}
+
+/* Make the bins of a cache no reader can see any more refuse every pop and
+ * push (before the registry let go of it, readers were reading them). */
+static void close_bins(struct kmem_tcache *tc)
+{
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        struct kmem_tbin *bin = &tc->tc_bins[b];
         KMEM_RELAXED_STORE(bin->tb_sp, NULL);
         bin->tb_low = NULL;
         bin->tb_limit = NULL;
-        /* tb_counts stays, for retire_locked; the block goes after it. */
+        bin->tb_counts = NULL;
     }
-    return to_slabs;
 }
 
 /* Fold a cache's counters into the retired totals and forget it.
@@ -164,6 +173,7 @@ size_t kmem_tcache_retire(struct kmem_tcache *tc, bool *to_slabs)
     kmem_lock_acquire(&registry_lock);
     retire_locked(tc);
     kmem_lock_release(&registry_lock);
+    close_bins(tc);
     size_t bytes = free_block(tc);
     tc->tc_state = KMEM_TC_DEAD;
     return bytes;
@@ -288,6 +298,7 @@ uint32_t kmem_tcache_retire_lost(size_t *bytes)
             lost++;
             empty_bins(tc, true);
             retire_locked(tc);
+            close_bins(tc);
             *bytes += free_block(tc);
         }
         tc = next;

@@ -159,13 +159,19 @@ int record_read(const char *path, long pid, struct record *out, char *why, size_
     unsigned char *data = NULL;
     const char *bad = "could not be read whole";
     /* The writer rewrites the record ten times a second and a copy takes
-     * it a few microseconds: a torn copy is rare, and tried again. */
-    for (int attempt = 0; attempt < 200; attempt++) {
+     * it a few microseconds: a torn copy is rare, and tried again (for a
+     * second at most). */
+    for (int attempt = 0; attempt < 1000; attempt++) {
         struct kmem_export_header h;
         uint64_t seq2;
         if (!read_all(fd, &h, sizeof h, 0)) {
             bad = say(why, cap, "truncated: shorter than a header (%zu bytes)", sizeof h);
             break;
+        }
+        if (h.eh_magic == 0 && h.eh_publishes == 0) {
+            bad = say(why, cap, "not written yet");
+            pause_ms(1);
+            continue;
         }
         if (h.eh_magic != KMEM_EXPORT_MAGIC || h.eh_version != KMEM_EXPORT_VERSION) {
             bad = record_check(&h, sizeof h, why, cap);
