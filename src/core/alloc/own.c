@@ -8,7 +8,7 @@
 #include "core/base/diag.h"
 #include "core/type/type.h"
 
-static KMEM_TYPE_DEFINE(M_KMEM, "kmem", "kmem's own thread caches");
+static KMEM_TYPE_DEFINE(M_KMEM, "kmem", "kmem's own memory: thread caches, statistics");
 
 struct kmem_type *kmem_own_type(void)
 {

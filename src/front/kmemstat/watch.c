@@ -173,10 +173,10 @@ static void draw(const struct record *r, struct row *rows_buf, int rows, int col
         }                                                                                 \
     } while (0)
     LINE("kmemstat: pid %ld  %s", r->rc_pid, h->eh_command);
-    LINE("in use %s of %s held (%llu.%llu%%), %u types, every %.1f s; sort: "
-         "[n]ame [i]nuse [m]emuse [h]ighuse [l]imit [b]locks [c]requests [r]eq/s [f]rees/s "
-         "(now %c), [q]uit",
-         inuse, held, util / 10, util % 10, h->eh_ntypes, seconds, sort_key);
+    LINE("in use %s of %s held (%llu.%llu%%), %u types, every %.1f s", inuse, held,
+         util / 10, util % 10, h->eh_ntypes, seconds);
+    LINE("sort: [n]ame [i]nuse [m]emuse [h]ighuse [l]imit [b]locks [c]requests [r]eq/s "
+         "[f]rees/s (now %c); [q]uit", sort_key);
     LINE("%s", "");
     LINE("%-16s %9s %9s %9s %9s %7s %11s %10s %10s", "Type", "InUse", "MemUse", "HighUse",
          "Limit", "Blocks", "Requests", "Req/s", "Frees/s");
