@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Makefile — kmem. The two commands (README.md):
 #
 #   make bench   install what it measures with when missing (the peer
@@ -48,9 +49,11 @@ test: test-layers test-release test-pow2 test-freestanding test-install test-dep
 	@echo "make test: all passed"
 
 # No source includes a header of a layer above its own, and no modules
-# depend on each other in a circle (the layers: tools/check-layers).
+# depend on each other in a circle (the layers: tools/check-layers); every
+# source file carries the licence line.
 test-layers:
 	tools/check-layers
+	tools/add-licence-lines --check
 
 # Also under valgrind, which grants a smaller reservation than kmem asks
 # for (kmem halves its request until it is granted).

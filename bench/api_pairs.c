@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api_pairs.c — the typed-API microbenchmark (make bench runs it first): a
  * constant-size allocate/free pair, measured three ways in the same run:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """callgrind.py — instructions per allocate/free pair of each way of
 bench/api_pairs.c, counted by callgrind (make bench, in full mode).
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # bench/memory_return.sh BUILD — resident memory left after a 1 GiB burst of
 # small pieces is freed, on kmem and on each peer allocator installed:
 # right after the frees, after malloc_trim(0), and after 2 s idle with no

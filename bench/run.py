@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """run.py — the side-by-side benchmark suite (`make bench`): kmem against
 glibc's malloc, jemalloc, tcmalloc and mimalloc on the same workloads, in
 the same invocation.

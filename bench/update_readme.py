@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """update_readme.py — copies the latest benchmark results (results.md, as
 written by bench/run.py, with its date and machine) into README.md,
 between the lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* example.c — the README's example: a typed subsystem with a limit. */
 #include <kmem.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kmem.h — the typed allocation interface of kmem.
  *

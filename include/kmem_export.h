@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kmem_export.h — the statistics a program on kmem publishes for other
  * processes to read while it runs (the kmemstat tool reads them): the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kmem_fastpath.h — the few pieces of kmem's internals that the KMEM_MALLOC
  * and KMEM_FREE macros inline: the bucket geometry, the page descriptor,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * kmem_freestanding.h — running kmem without an operating system: over a
  * memory region the caller gives, with the caller's hooks for waiting and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # mk/build.mk — builds one variant of kmem into $(O): the libraries, the
 # tests and the benchmark programs. The top-level Makefile calls it once per
 # variant (release, sanitizers, geometry, freestanding).

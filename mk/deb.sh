@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mk/deb.sh ROOT VERSION OUTDIR — turn a staged `make install PREFIX=/usr
 # DESTDIR=ROOT` into the Debian package OUTDIR/kmem_VERSION_ARCH.deb (what
 # `make deb` runs): manual pages compressed as Debian wants them, binaries

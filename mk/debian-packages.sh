@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # mk/debian-packages.sh WHO PACKAGE=PROBE... — install the Debian packages
 # a make target needs, when they are missing: what `make bench` and
 # `make test` use to set themselves up on a fresh machine.

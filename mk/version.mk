@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # mk/version.mk — the release number (the file VERSION, MAJOR.MINOR.PATCH)
 # and the names of the shared library it gives, for Makefile and
 # mk/build.mk. A program links against the soname libkmem.so.MAJOR: MAJOR

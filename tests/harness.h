@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * harness.h — the little that kmem's test programs share: checks that print
  * the values that differed, a seed that is printed and can be overridden,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/run.sh DIR [PATTERN...] — run the test programs built under
 # DIR/tests/{api,internal,freestanding} whose names match one of the
 # PATTERNs (shell globs; default all), each with a time limit. (The

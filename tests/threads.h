@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * threads.h — what kmem's threaded tests share, beside harness.h (which it
  * includes): checks made inside a thread, starting and joining threads

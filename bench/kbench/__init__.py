@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """kbench — the benchmark suite behind bench/run.py, and the callgrind driver
 behind bench/callgrind.py.
 

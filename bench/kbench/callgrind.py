@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """callgrind.py — the one callgrind driver: the instructions a program
 executes inside one function and what it calls,
 

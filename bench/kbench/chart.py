@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """chart.py — the chart of the ratios to kmem (OUT/results.png and
 OUT/results.svg, with its data OUT/chart.dat and script OUT/chart.gp), drawn
 by gnuplot from a report.Report."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """discovery.py — what is on this machine: the allocators (kmem from the
 build, the peers from Debian's library folders, any --also NAME=PATH), the
 library file each one's runs use, their versions (Debian package, kmem's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """report.py — from the runs to what is shown: the figures (medians over
 the repetitions, ratios to kmem, geometric means, utilization, the fast-path
 ns per pair, kmem's worst workloads), the markdown tables (results.md, also

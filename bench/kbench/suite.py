@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """suite.py — the orchestration of bench/run.py: the plan of runs (every
 workload REPS times on every allocator, interleaved: rep 1 of every
 allocator, then rep 2, ..., the order rotated each rep; in full mode an

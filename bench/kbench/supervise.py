@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """supervise.py — running one program and measuring it: the clean
 environment every run starts from, spawning through util-linux's
 `setsid -f` so that the kernel's peak RSS is the program's own, waiting for

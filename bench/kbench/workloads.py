@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """workloads.py — what the workloads are: the C programs of bench/workloads/
 (built by mk/build.mk into BUILD/bench/workloads/) and two real programs,
 Debian's python3.11 on bench/workloads/python_alloc.py and the sqlite3 CLI

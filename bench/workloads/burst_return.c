@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * burst_return.c — measurement, not a workload of the timed suite: how
  * much resident memory an allocator keeps after a 1 GiB burst of small

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * churn.c — workload: small-object churn on one thread.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fastpath.c — workload: constant-size malloc/free pairs, the allocator's
  * fast path, through the C library interface (so under any allocator put

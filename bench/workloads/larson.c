@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * larson.c — workload: a server simulation in the manner of the Larson
  * benchmark (Larson and Krishnan, "Memory allocation for long-running

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mixed.c — workload: large buffers among small objects, one thread.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * prodcons.c — workload: producer/consumer; every block is allocated on
  * one thread and freed on another.

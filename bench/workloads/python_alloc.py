@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """python_alloc.py — workload: an allocation-heavy Python program, run by
 bench/run.py with Debian's interpreter binary (/usr/bin/python3.11) and
 PYTHONMALLOC=malloc, so that every object goes through the C library's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * realloc_growth.c — workload: strings and vectors that grow by doubling,
  * through realloc, one thread.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * workload.h — what every benchmark workload (the .c files in bench/workloads) shares:
  * the command line, the fixed-seed random numbers, filling and checking

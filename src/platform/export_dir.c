@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * export_dir.c — see export_dir.h. Plain C library and system calls only:
  * kmemstat links it as well as the library (whose platform layer calls

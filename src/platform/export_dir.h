@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * export_dir.h — where the statistics records of a user's processes live
  * (POSIX), for the library that writes them and for kmemstat that reads

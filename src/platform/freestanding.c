@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * freestanding.c — the platform layer without an operating system: the
  * arena is the caller's region, and waiting, reporting and stopping go

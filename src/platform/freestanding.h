@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * freestanding.h — what the freestanding platform needs to know before
  * kmem starts: the caller's region and hooks (given by the front end,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * posix.c — the platform layer on Linux: address space from mmap, waiting
  * on futexes, thread exit through a pthread key, diagnostics to stderr.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * posix_export.c — the statistics record on POSIX (see platform.h): a file
  * "<pid>.kmem" in the user's export directory (export_dir.h), mode 0600,

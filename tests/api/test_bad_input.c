@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_bad_input.c — programming errors are caught, named and fatal.
  *
  * Each bad call runs in a forked child whose error output goes to a pipe.

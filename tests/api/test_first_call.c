@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_first_call.c — every entry point works as the first call a process
  * makes into kmem (kmem starts on first use, so a call that read the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_geometry.c — bucket index, usable size and alignment for every size
  * from 0 to 3 pages, against a reference computed here independently of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_limits.c — per-type limits, from one thread: KM_NOWAIT refusals and
  * limblocks, small and large sizes, growing and shrinking at the limit, a
  * limit set on a type already in use, a limit lowered below use, and

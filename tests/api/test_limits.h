@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_limits.h — what test_limits.c (one thread) and test_limits_threads.c
  * share: the request sizes they use and the bucket or pages each takes from
  * its type, and a type's statistics read under REQUIRE. Include after

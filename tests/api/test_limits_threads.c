@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_limits_threads.c — per-type limits with threads: KM_WAITOK callers
  * asleep at the limit and what wakes them (a free, a raised limit, a
  * removed limit; one waiter per free; a large waiter; a waiting realloc),

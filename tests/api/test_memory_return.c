@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_memory_return.c — memory goes back to the system after a peak.
  * Allocate 1 GiB in small pieces of mixed sizes (16 B .. 8 KiB), free all

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_prodcons.c — memory freed by a thread other than the one that
  * allocated it is reused without growth. A producer allocates objects

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_random.c — a long random sequence of kmem_malloc, kmem_free and
  * kmem_realloc (and the macros), sizes up to 1 MiB, checked against a

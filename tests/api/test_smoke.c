@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_smoke.c — the API end to end, once: allocate, use, free. */
 #include <kmem.h>
 

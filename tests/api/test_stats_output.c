@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_stats_output.c — kmem_stats_print for a scripted scenario, as text
  * and as JSON, compared with the expected output in tests/expected/.

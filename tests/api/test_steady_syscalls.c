@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_steady_syscalls.c — a steady workload makes no system call per
  * operation: after a warm-up, loops of small malloc/free pairs, of 64 KiB

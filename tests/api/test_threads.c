@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* test_threads.c — concurrency.
  *
  * Part 1: eight threads, each doing a few hundred thousand random

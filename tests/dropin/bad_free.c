@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bad_free.c — through the C library interface, a double free, a free of
  * memory malloc never returned, and a free of a pointer into a block end

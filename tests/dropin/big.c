@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * big.c — large amounts: a single block above 1 GiB (touched at every
  * page's first byte, checked, shrunk and grown by realloc), and more than

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dlopen_alloc.c — libraries loaded at run time allocate through the same
  * malloc: dlopen zlib (its deflate state is malloc'ed), compress and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * edge_cases.c — the C library allocation interface at its edges. The
  * program prints one line per fact, in words that do not depend on the

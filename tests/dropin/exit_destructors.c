@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * exit_destructors.c — malloc and free from other libraries' thread-exit
  * destructors, which run after kmem's own has handed the thread's cache

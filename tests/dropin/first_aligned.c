@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * first_aligned.c — an aligned allocation as the process's first call
  * into the allocator (kmem starts on first use: an alignment check that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fork_signal.c — fork() from a signal handler that interrupted malloc or
  * free. kmem's policy (src/core/init.c): the fork handler does not wait

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fork_stdio.c — fork() while other threads allocate and stdio is busy:
  * reader threads getline() long lines (each one a malloc/realloc under the

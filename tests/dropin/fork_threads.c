@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fork_threads.c — fork() while other threads exchange batches with the
  * shared buckets. Four threads allocate and free blocks of a few small

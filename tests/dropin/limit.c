@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * limit.c — run with KMEM_LIMIT=64M: the program allocates 1 MiB blocks
  * until malloc returns NULL, checks that errno is ENOMEM and that it got

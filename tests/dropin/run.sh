@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/dropin/run.sh BUILD_DIR — the drop-in malloc: the programs in
 # tests/dropin run under LD_PRELOAD=BUILD_DIR/lib/libkmem.so (and
 # edge_cases also on glibc, whose output must be the same), kmem-run is

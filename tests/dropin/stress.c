@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stress.c — many threads through the C library interface: each allocates
  * blocks of mixed sizes and alignments (malloc, calloc, posix_memalign,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * thread_churn.c — thousands of short-lived threads, each allocating a
  * little (about 300 KiB in blocks up to 3000 bytes), freeing most of it,

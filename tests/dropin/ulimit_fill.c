@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ulimit_fill.c — how much of an address-space limit (ulimit -v) a program
  * can allocate. Run it under a limit:

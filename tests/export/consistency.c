@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * consistency.c — what a program publishes for other processes, read the
  * way kmemstat reads it (src/front/kmemstat/record.c), against what the

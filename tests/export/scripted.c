@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * scripted.c — a program with known figures for tests/export/run.sh to
  * read from outside with kmemstat: a few types (one with a limit), then

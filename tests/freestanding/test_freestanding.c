@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_freestanding.c — kmem built freestanding (no OS, no thread caches)
  * over a static region with this program's hooks: start, a random

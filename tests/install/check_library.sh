@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/install/check_library.sh LIBDIR GEOMETRY — libkmem.so as it ships:
 # libkmem.so -> libkmem.so.MAJOR -> libkmem.so.MAJOR.MINOR.PATCH (from
 # VERSION), the soname libkmem.so.MAJOR, and exactly the exported symbols

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/install/check_man.sh — the manual pages of man/: each passes
 # `mandoc -Tlint` (style messages included, but for references to pages
 # this machine lacks) and renders under man-db and groff (`man -l`) without

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/install/run.sh SCRATCH — kmem installed as C libraries are, checked
 # from the outside (make test-install runs it, the libraries built):
 #

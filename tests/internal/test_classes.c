@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_classes.c — the bucket table kmem_buckets_init fills
  * (core/bucket/classes): each bucket's slab size and piece count, the

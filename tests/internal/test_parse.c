@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_parse.c — the settings' size parser (core/base/parse.c): every
  * suffix, the bounds of 64 bits, and what it must refuse.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_runs.c — the arena's run allocator (core/arena) on its own, over a
  * private reservation of 64 MiB: the size bins, which run a request gets,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_text.c — the formatter kmem writes its messages and statistics
  * with (core/base/text.c), which must work without the C library: each

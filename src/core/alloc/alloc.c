@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * alloc.c — allocation, free and resize across the layers (see alloc.h).
  *

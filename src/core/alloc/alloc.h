@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * alloc.h — allocation, free and resize, in terms of the layers below:
  * thread caches and buckets for small requests, page runs for large ones,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * export.h — publishing the statistics for other processes to read while
  * the program runs (the record's layout: include/kmem_export.h; the tool:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fork.c — fork(): every lock is taken before, in the lock order (export,
  * types, thread-cache registry, buckets, arena), so that the child gets

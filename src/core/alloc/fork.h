@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fork.h — keeping kmem sane across fork() (see fork.c).
  */

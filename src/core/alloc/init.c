@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * init.c — starting kmem: reading the settings, choosing and reserving
  * the arena, handing each layer its part of the settings, and filling the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * init.h — starting kmem (see init.c). kmem starts by itself on first use;
  * kmem_start lets a caller give options first.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * own.h — kmem's own memory (the thread caches' blocks of stacks and
  * counters, arena pages of kind KMEM_KIND_INTERNAL), counted under a type

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * reclaim.c — the background reclaimer (see reclaim.h).
  *

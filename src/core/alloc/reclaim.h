@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * reclaim.h — giving idle memory back to the system over time: slabs
  * whose pieces have all stayed free for a while go back to the page pool,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * settings.h — what a program and its environment ask of kmem: read once,
  * when kmem starts, from the defaults (core/base/config.h, with their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats.h — reading the figures of every layer together: per bucket, for
  * the arena, as records in the layout of <kmem_export.h> for printing and

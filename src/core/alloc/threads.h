@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * threads.h — the calling thread's cache, seen from the allocator: set up
  * on the thread's first request, handed back when the thread exits or

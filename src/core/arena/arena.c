@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * arena.c — the arena's pages: layout of the reservation, committing it,
  * and taking and giving back runs of pages for the layers above (see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * arena.h — the arena: one reserved range of address space, a descriptor
  * per page, and runs of free pages (find, split, coalesce, give back).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check.c — kmem_arena_check: every page descriptor, run record and bin
  * list of the arena against each other and against the arena's counts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * layout.h — the arena's data: the record of a free run, the arena's
  * fields, and the arithmetic between pages and addresses. Included by

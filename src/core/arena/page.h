@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * page.h — what a page descriptor (struct kmem_page, the paper's kmemusage)
  * says, by kind. The struct itself is in include/kmem_fastpath.h because

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * purge.c — giving free pages back to the system: the oldest dirty runs
  * go when unused for the decay time, or when more are kept than the dirty

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * runs.c — the free runs of the arena: their records, the size-binned lists
  * that find them, joining a freed range with its free neighbours, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * runs.h — inside the arena layer only: the free runs of pages, their
  * records and the age list of dirty ones (runs.c), and giving dirty runs

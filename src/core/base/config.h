@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * config.h — kmem's internal constants and tunables, each with its
  * constraint. The geometry shared with the macros (page size, buckets)

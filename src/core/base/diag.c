@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * diag.c — see diag.h. Each message is built in a small buffer on the
  * stack (no allocation: the heap may be what is wrong) and written in one

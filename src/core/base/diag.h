@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * diag.h — fatal diagnostics: one line on the error output, then abort.
  * kmem stops rather than continue on a heap it can no longer trust.

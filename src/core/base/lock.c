@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lock.c — the contended half of kmem_lock (see lock.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lock.h — kmem's mutex: one 32-bit word holding the holder's thread id
  * (0 when free; the top bit set when someone may be asleep on it). Taking

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * parse.h — reading the values people write in kmem's settings: sizes
  * ("64G", "512M", "4096") and words. No C library, so that the

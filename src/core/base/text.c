@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * text.c — see text.h. No C library: only the caller's buffer and sink.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * text.h — building lines of text without the C library: numbers, padding,
  * JSON strings, into a caller's buffer that is handed to a write function

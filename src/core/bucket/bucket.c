@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bucket.c — slabs and their free lists, the transfer caches in front of
  * them, and releasing empty slabs (see bucket.h). The size classes are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bucket.h — buckets: the size classes, the slabs (runs of pages cut into
  * pieces of one size) that serve them, and each slab's free list.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check.c — kmem_buckets_check: each bucket's partial list, its slabs'
  * free lists and its transfer cache against the bucket's counts (the

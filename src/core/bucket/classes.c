@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * classes.c — the size classes: each bucket's piece size, the pages of its
  * slabs, what a thread cache and the transfer cache keep of it, and the

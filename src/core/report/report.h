@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * report.h — the statistics as people read them: the two tables `vmstat
  * -m` printed in 1988 (by bucket size, by type) and the utilization, as

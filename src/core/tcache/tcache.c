@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tcache.c — per-thread caches: activation, batch exchange with the
  * buckets, retirement, and the registry that readers add counters over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * type.c — the type registry, per-type counters and limits (see type.h).
  */

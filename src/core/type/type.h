@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * type.h — types: the registry, each type's statistics, and limits with
  * waiting.

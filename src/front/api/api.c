@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * api.c — the exported kmem_* functions of <kmem.h>: argument checks, then
  * the core. Nothing here decides how memory is found or counted.

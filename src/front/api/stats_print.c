@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * stats_print.c — kmem_stats_print: the program's own figures, gathered
  * as records (core/alloc/stats.h) and written by the same report code

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * freestanding.c — kmem_freestanding_init: starting kmem without an
  * operating system, over the caller's region and with the caller's hooks

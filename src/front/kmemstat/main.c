@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * main.c — kmemstat: the statistics of running programs on kmem, read from
  * outside them (the records they publish, include/kmem_export.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * record.h — reading another process's statistics record (the layout of
  * <kmem_export.h>) as hostile input: a whole copy (the sequence count read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * show.h — one process's record as the vmstat -m tables, as JSON (the
  * schema of KMEM_STATS_JSON), or in the Prometheus text exposition format.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * store.h — the user's directory of records (src/platform/export_dir.h):
  * finding one process's, walking all of them, and removing those their

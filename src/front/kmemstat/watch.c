@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * watch.c — kmemstat -w: one process's figures refreshed in place, like
  * top(1) or slabtop(1), in any terminal that understands the common ANSI

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * watch.h — kmemstat -w: the interactive view (watch.c).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * exit.c — _exit() and _Exit() of the drop-in library: many programs end
  * with them (shells among them), skipping the destructors that would have

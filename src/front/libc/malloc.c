@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * malloc.c — the C library's allocation interface on kmem, for
  * LD_PRELOAD=libkmem.so or linking -lkmem: malloc, free, calloc, realloc,

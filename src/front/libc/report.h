@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * report.h — writing kmem's statistics to a file descriptor, and the
  * report at exit that kmem-run asks for through the environment.

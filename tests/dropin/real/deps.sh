@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/dropin/real/deps.sh [PROGRAM...] — which Debian packages the
 # real-program tests of PROGRAM (python, sqlite, git; by default all three)
 # need and this machine lacks: their names on one line, an empty line when

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/dropin/real/git.sh LIBKMEM_SO [WORKDIR]
 #
 # git on kmem: a repository of ~3,000 files: add, commit, branch, merge,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/dropin/real/prelude.sh — what the real-program tests share, sourced
 # by python.sh, sqlite.sh and git.sh (each sets `here`, its own folder, and
 # `set -u` first): the arguments (LIBKMEM_SO [WORKDIR]), a work folder made

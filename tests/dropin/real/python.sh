@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/dropin/real/python.sh LIBKMEM_SO [WORKDIR]
 #
 # Python on kmem: Debian's interpreter binary /usr/bin/python3.11 (not a

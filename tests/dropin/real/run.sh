@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/dropin/real/run.sh LIBKMEM_SO [WORKDIR]
 #
 # The real programs on kmem and on glibc, one script each, one after the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/dropin/real/sqlite.sh LIBKMEM_SO [WORKDIR]
 #
 # The sqlite3 command-line shell on kmem: it builds a 100,000-row table,

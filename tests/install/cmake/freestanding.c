@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* freestanding.c — the smallest program on libkmem-freestanding.a through
  * the installed headers: kmem over a static region, a block through the
  * macros and one through the functions, then a heap check. Prints the
