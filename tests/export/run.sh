@@ -212,6 +212,30 @@ else
 fi
 kill "$epid" 2>/dev/null
 
+# A vfork() child's _exit (the library's) leaves the parent's record alone.
+KMEM_EXPORT_DELAY_MS=0 LD_PRELOAD=$lib "$bin/tests/dropin/vforker" 2 >"$work/vforker.out" 2>&1 &
+vpid=$!
+i=0
+while ! grep -q vforked "$work/vforker.out" 2>/dev/null && [ $i -lt 100 ]; do
+    sleep 0.05
+    i=$((i + 1))
+done
+sleep 0.3
+first=$("$kmemstat" --json 2>/dev/null | python3 -c "
+import json, sys
+print([p['publishes'] for p in json.load(sys.stdin) if p['pid'] == $vpid][0])" 2>/dev/null)
+sleep 0.8
+second=$("$kmemstat" --json 2>/dev/null | python3 -c "
+import json, sys
+print([p['publishes'] for p in json.load(sys.stdin) if p['pid'] == $vpid][0])" 2>/dev/null)
+wait "$vpid"
+if [ -n "$first" ] && [ -n "$second" ] && [ "$second" -gt "$first" ]; then
+    ok "after a vfork() child's _exit, the parent goes on publishing (copy $first, then $second)"
+else
+    echo "copies: '${first}' then '${second}'" >"$work/vfork.log"
+    bad "publishing after a vfork() child's _exit" "$work/vfork.log"
+fi
+
 # 4. Nothing published when asked not to, nor by short-lived programs.
 before=$(records)
 KMEM_EXPORT=0 KMEM_EXPORT_DELAY_MS=0 LD_PRELOAD=$lib sh -c 'sleep 1.2' &

@@ -30,6 +30,7 @@ static uint32_t state;                    /* [A] EX_* */
 static uint64_t start_ns;                 /* [A] publishing may begin from then on */
 static struct kmem_export_header *record; /* [export] the shared record */
 static size_t capacity;                   /* [export] its bytes */
+static int64_t creator;                   /* [A] the process that made the record */
 static struct kmem_export_header *draft;  /* [export] where a copy is gathered */
 static size_t draft_size;                 /* [export] its bytes (capacity) */
 
@@ -114,6 +115,7 @@ static bool create(uint64_t ntypes)
     kmem_os_process_command(h->eh_command, sizeof h->eh_command);
     record = h;
     capacity = size;
+    __atomic_store_n(&creator, h->eh_pid, __ATOMIC_RELAXED);
     return true;
 }
 
@@ -209,6 +211,12 @@ void kmem_export_publish(void)
 
 void kmem_export_at_exit(void)
 {
+    /* A vfork() child shares this memory: its _exit must leave its
+     * parent's record alone. */
+    int64_t self = kmem_os_process_id();
+    int64_t made_by = __atomic_load_n(&creator, __ATOMIC_RELAXED);
+    if (made_by != 0 && made_by != self)
+        return;
     /* Only tried: _exit may come from a signal handler that interrupted
      * a copy being written (the name goes all the same). */
     bool locked = kmem_lock_try(&export_lock);
@@ -228,6 +236,7 @@ void kmem_export_fork(enum kmem_fork_phase phase)
     kmem_os_export_forget(record, capacity);
     record = NULL;
     capacity = 0;
+    __atomic_store_n(&creator, 0, __ATOMIC_RELAXED);
     if (draft != NULL)
         kmem_own_free(draft, draft_size); /* the child's own copy of it */
     draft = NULL;
