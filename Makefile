@@ -7,6 +7,11 @@
 #   make test    build every variant and run every test (test-deps first
 #                installs, with apt, what the real-program tests need when
 #                it is missing)
+#   make baremetal   boot kmem on an emulated RISC-V machine with no OS
+#                (baremetal/): a workload, the tables, the freestanding
+#                suite; baremetal-deps installs the cross compiler and qemu
+#   make bench-bounds  instructions per call, worst and mean, counted by
+#                qemu (-icount) on that machine
 #
 # Variants are built by mk/build.mk into build/<variant>:
 #   release       the library as installed, its tests and benchmarks
@@ -14,6 +19,7 @@
 #   tsan          the threaded tests under ThreadSanitizer
 #   freestanding  the core compiled -ffreestanding over the hook platform
 #   pow2          the tests again with the 1988 power-of-two buckets
+#   rv64          the freestanding core cross-compiled for RISC-V (baremetal/)
 
 PREFIX   ?= /usr/local
 # Four size classes per doubling: chosen by make bench over the 1988 powers
@@ -28,7 +34,8 @@ REL      := build/release
 THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
 
 .PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install \
-        test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall clean
+        test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall clean \
+        baremetal baremetal-deps baremetal-build bench-bounds
 
 all: lib
 
@@ -38,7 +45,7 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-layers test-release test-pow2 test-freestanding test-install test-deps test-dropin test-bench test-asan test-tsan
+test: test-layers test-release test-pow2 test-freestanding baremetal test-install test-deps test-dropin test-bench test-asan test-tsan
 	@echo "make test: all passed"
 
 # No source includes a header of a layer above its own, and no modules
@@ -94,6 +101,53 @@ test-pow2:
 test-freestanding:
 	$(BUILD) O=build/freestanding FREESTANDING=1 all check-undefined
 	tests/run.sh build/freestanding
+
+# ---- bare metal ----------------------------------------------------------------
+
+# The freestanding core for RISC-V, from the same sources (mk/build.mk's
+# FREESTANDING=1 variant with a cross compiler), under a tiny kernel for
+# qemu's virt machine (baremetal/). Debian's bare-metal cross compiler and
+# qemu: installed with apt when missing and root, otherwise one line says
+# what to run.
+BM_CROSS := riscv64-unknown-elf-
+BM_ARCH  := -march=rv64gc -mabi=lp64d -mcmodel=medany
+BM_CORE  := build/rv64
+BM_OUT   := build/baremetal
+BM_QEMU  := qemu-system-riscv64 -machine virt -bios none -nographic -m 256M -monitor none -serial stdio
+BM_PKGS  := gcc-riscv64-unknown-elf qemu-system-misc
+
+baremetal-deps:
+	@missing=""; \
+	command -v $(BM_CROSS)gcc >/dev/null || missing="$$missing gcc-riscv64-unknown-elf"; \
+	command -v qemu-system-riscv64 >/dev/null || missing="$$missing qemu-system-misc"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "baremetal-deps: missing$$missing: run 'make baremetal-deps' as root (or apt-get install --no-install-recommends$$missing)"; exit 1; fi; \
+	echo "baremetal-deps: installing$$missing"; \
+	apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1
+
+baremetal-build: baremetal-deps
+	$(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEOMETRY) O=$(BM_CORE) \
+	    FREESTANDING=1 CROSS=$(BM_CROSS) ARCHFLAGS="$(BM_ARCH)" lib check-undefined
+	$(MAKE) --no-print-directory -f baremetal/baremetal.mk -j$(JOBS) CROSS=$(BM_CROSS) \
+	    CORE=$(BM_CORE) O=$(BM_OUT) ARCHFLAGS="$(BM_ARCH)"
+
+# Boots the demo; qemu's exit status is the test device's verdict. The
+# output is kept in build/baremetal/demo.log.
+baremetal: baremetal-build
+	@echo "booting $(BM_OUT)/demo.elf: $(BM_QEMU) -kernel $(BM_OUT)/demo.elf"
+	@timeout 120 $(BM_QEMU) -kernel $(BM_OUT)/demo.elf < /dev/null > $(BM_OUT)/demo.log 2>&1; rc=$$?; \
+	tr -d '\r' < $(BM_OUT)/demo.log; \
+	if [ $$rc -ne 0 ]; then echo "baremetal: FAILED (qemu exit status $$rc)"; exit 1; fi
+
+# Instructions per kmem call on the same machine, counted exactly: qemu
+# with -icount shift=0 advances minstret by one per guest instruction
+# (baremetal/bounds.c). A benchmark: nothing here is asserted by make test.
+bench-bounds: baremetal-build
+	@timeout 600 $(BM_QEMU) -icount shift=0 -kernel $(BM_OUT)/bounds.elf < /dev/null \
+	    > $(BM_OUT)/bounds.log 2>&1; rc=$$?; tr -d '\r' < $(BM_OUT)/bounds.log; \
+	if [ $$rc -ne 0 ]; then echo "bench-bounds: FAILED (qemu exit status $$rc)"; exit 1; fi
 
 test-asan:
 	$(BUILD) O=build/asan SAN=address all
