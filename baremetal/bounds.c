@@ -28,27 +28,11 @@ static char region[REGION_BYTES] __attribute__((section(".heap"), aligned(4096))
 KMEM_TYPE_DEFINE(M_RT, "rt", "bounds benchmark");
 KMEM_TYPE_DEFINE(M_LIM, "limited", "bounds benchmark, with a limit");
 
-/* ---- the hooks: no waiting (one hart, nothing contends), a clock ---------- */
-
-static void hook_write(const char *text, size_t len)
-{
-    out_write(text, len);
-}
-
-static void hook_abort(void)
-{
-    machine_panic("kmem stopped (see the message above)");
-}
-
-static uint64_t hook_now(void)
-{
-    return machine_now_ns();
-}
-
+/* The hooks: no waiting (one hart, and nothing interrupts), a clock. */
 static const struct kmem_hooks hooks = {
-    .write_error = hook_write,
-    .abort = hook_abort,
-    .now_ns = hook_now,
+    .write_error = out_write,
+    .abort = machine_kmem_abort,
+    .now_ns = machine_now_ns,
     .seed = 1988,
 };
 

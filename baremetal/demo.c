@@ -73,21 +73,6 @@ static void hook_wake(uint32_t *word, int all)
     hook_counts.wakes++;
 }
 
-static void hook_write(const char *text, size_t len)
-{
-    out_write(text, len);
-}
-
-static void hook_abort(void)
-{
-    machine_panic("kmem stopped (see the message above)");
-}
-
-static uint64_t hook_now(void)
-{
-    return machine_now_ns();
-}
-
 /* No MMU in use: nothing to give back, but count what kmem offers. */
 static void hook_decommit(void *addr, size_t len)
 {
@@ -98,9 +83,9 @@ static void hook_decommit(void *addr, size_t len)
 static const struct kmem_hooks hooks = {
     .wait = hook_wait,
     .wake = hook_wake,
-    .write_error = hook_write,
-    .abort = hook_abort,
-    .now_ns = hook_now,
+    .write_error = out_write,
+    .abort = machine_kmem_abort,
+    .now_ns = machine_now_ns,
     .decommit = hook_decommit,
     .decommit_zeroes = 0,
     .region_zeroed = 0,
@@ -229,7 +214,7 @@ static void suite_sleep(unsigned ms)
 static void run_suite(void)
 {
     out_str("the freestanding test suite (tests/freestanding/suite.h):\n");
-    struct fs_host host = { region, REGION_BYTES, &hooks, hook_write, suite_sleep,
+    struct fs_host host = { region, REGION_BYTES, &hooks, out_write, suite_sleep,
                             &decommitted, machine_time(), 200000 };
     /* Without a periodic tick nothing interrupts the suite; its requests
      * are KM_NOWAIT and its type has no limit. */

@@ -97,6 +97,11 @@ _Noreturn void machine_panic(const char *why)
     machine_exit(2);
 }
 
+void machine_kmem_abort(void)
+{
+    machine_panic("kmem stopped (see the message above)");
+}
+
 /* ---- time ----------------------------------------------------------------- */
 
 uint64_t machine_time(void)

@@ -22,6 +22,9 @@ size_t out_strlen(const char *s);
 /* ---- the end of the run (the SiFive test device at 0x100000) ------------- */
 _Noreturn void machine_exit(int code); /* 0: pass; 1..0xffff: fail with that code */
 _Noreturn void machine_panic(const char *why);
+/* kmem's abort hook: kmem has printed why through its write_error hook
+ * (out_write fits that hook as it is, and machine_now_ns the clock's). */
+void machine_kmem_abort(void);
 
 /* ---- interrupts ----------------------------------------------------------- */
 /* Mask interrupts; returns whether they were enabled (for splx). */
