@@ -270,6 +270,8 @@ static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t
 static inline int kmem_cache_pop(unsigned index, size_t request,
                                  struct kmem_type *type, void **out)
 {
+    if (!KMEM_THREAD_CACHE)
+        return 0; /* built without caches: the bins stay empty */
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
     uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
     if (bin->tb_sp == bin->tb_low || fast == 0)
@@ -295,6 +297,8 @@ static inline int kmem_cache_alloc(size_t size, struct kmem_type *type, void **o
  * bucket. */
 static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
 {
+    if (!KMEM_THREAD_CACHE)
+        return 0; /* built without caches: the slow path checks the pointer */
     const struct kmem_fastpath *fp = &KMEM_FASTPATH_;
     uintptr_t off = (uintptr_t)ptr - fp->fp_base;
     if (off >= fp->fp_size)

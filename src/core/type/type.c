@@ -130,6 +130,18 @@ void kmem_type_sample_soon(struct kmem_type *type)
     kmem_type_sample(type);
 }
 
+/* The shared counters of a type grew: raise its high-water mark. Without
+ * thread caches they are the whole figure, so the mark is exact and costs
+ * neither a clock nor a walk of the caches; with caches, the sum over
+ * every cache is sampled at most about once a millisecond. */
+static void grown(struct kmem_type *type)
+{
+    if (!KMEM_THREAD_CACHE)
+        sample_max(type, minus(LOAD(type->ks_alloc_bytes), LOAD(type->ks_free_bytes)));
+    else
+        kmem_type_sample_soon(type);
+}
+
 static void wake_waiters(struct kmem_type *type)
 {
     if (LOAD(type->ks_waiters) == 0)
@@ -145,7 +157,7 @@ void kmem_type_count_alloc(struct kmem_type *type, size_t rounded, size_t reques
     ADD(type->ks_calls, 1);
     ADD(type->ks_alloc_bytes, rounded);
     ADD(type->ks_req_bytes, requested);
-    kmem_type_sample_soon(type);
+    grown(type);
 }
 
 void kmem_type_count_free(struct kmem_type *type, size_t rounded)
@@ -159,18 +171,16 @@ void kmem_type_count_resize(struct kmem_type *type, size_t old_rounded, size_t n
 {
     if (new_rounded > old_rounded) {
         ADD(type->ks_alloc_bytes, new_rounded - old_rounded);
-        kmem_type_sample_soon(type);
+        grown(type);
     } else if (new_rounded < old_rounded) {
         ADD(type->ks_free_bytes, old_rounded - new_rounded);
         wake_waiters(type);
     }
 }
 
-int kmem_type_admit(struct kmem_type *type, size_t rounded, size_t requested,
-                    bool is_alloc, int flags, const char *who)
+int kmem_type_admit_limited(struct kmem_type *type, size_t rounded, size_t requested,
+                            bool is_alloc, int flags, const char *who)
 {
-    if (!kmem_type_limited(type))
-        return KMEM_ADMIT_FREE;
     bool blocked = false;
     kmem_lock_acquire(&types_lock);
     for (;;) {
