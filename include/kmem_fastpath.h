@@ -84,6 +84,13 @@ static inline size_t kmem_bucket_size(unsigned index)
  * later types are counted in shared counters instead. */
 #define KMEM_TYPE_SLOTS 16
 
+/* 64-bit counters updated atomically start on an 8-byte boundary: a
+ * 32-bit ABI (i386) aligns uint64_t to 4 in structs, and a locked
+ * cmpxchg8b that straddles two cache lines is a bus lock (Linux traps and
+ * slows it down). Put on the first such field of a struct; the ones after
+ * it follow on 8-byte boundaries. */
+#define KMEM_ALIGN64 __attribute__((aligned(8)))
+
 #define KMEM_RELAXED_LOAD(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define KMEM_RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
@@ -122,7 +129,7 @@ struct kmem_type {
                                     the type is first used */
     uint32_t ks_waiters;         /* [A] KM_WAITOK callers asleep at the limit */
     struct kmem_type *ks_next;   /* [types] list of registered types */
-    uint64_t ks_limit;           /* [A] bytes, 0 = none */
+    uint64_t ks_limit KMEM_ALIGN64; /* [A] bytes, 0 = none */
     uint64_t ks_calls;           /* [A] allocations */
     uint64_t ks_frees;           /* [A] frees */
     uint64_t ks_alloc_bytes;     /* [A] rounded bytes allocated */
@@ -161,7 +168,7 @@ struct kmem_page {
  * Every pointer field is [O]. */
 /* What this thread's cache did for one type slot in one bucket. */
 struct kmem_tcount {
-    uint64_t tn_allocs;    /* allocations */
+    uint64_t tn_allocs KMEM_ALIGN64; /* allocations */
     uint64_t tn_frees;     /* frees */
     uint64_t tn_req_bytes; /* bytes requested by those allocations */
 };

@@ -58,7 +58,7 @@ struct kmem_bucket {
     uint32_t kb_fresh;    /* [bucket] the slab (page + 1) whose pieces from
                              kb_fresh_next on are fresh; 0 none */
     uint32_t kb_fresh_next; /* [bucket] its first fresh piece */
-    uint64_t kb_slabs;    /* [bucket] slabs held */
+    uint64_t kb_slabs KMEM_ALIGN64; /* [bucket] slabs held */
     uint64_t kb_free;     /* [bucket] pieces on slab free lists */
     uint64_t kb_empty;    /* [bucket; read relaxed] slabs whose pieces are all free */
     uint64_t kb_empty_low; /* [bucket] fewest empty slabs since the last reclaim
