@@ -18,6 +18,7 @@
 #   asan          tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan          the threaded tests under ThreadSanitizer
 #   freestanding  the core compiled -ffreestanding over the hook platform
+#   freestanding32  the same for a 32-bit machine (-m32), with its tests
 #   pow2          the tests again with the 1988 power-of-two buckets
 #   rv64          the freestanding core cross-compiled for RISC-V (baremetal/)
 
@@ -35,7 +36,7 @@ THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
 
 .PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install \
         test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall clean \
-        baremetal baremetal-deps baremetal-build bench-bounds
+        test-freestanding32 baremetal baremetal-deps baremetal-build bench-bounds
 
 all: lib
 
@@ -45,7 +46,7 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-layers test-release test-pow2 test-freestanding baremetal test-install test-deps test-dropin test-bench test-asan test-tsan
+test: test-layers test-release test-pow2 test-freestanding test-freestanding32 baremetal test-install test-deps test-dropin test-bench test-asan test-tsan
 	@echo "make test: all passed"
 
 # No source includes a header of a layer above its own, and no modules
@@ -101,6 +102,19 @@ test-pow2:
 test-freestanding:
 	$(BUILD) O=build/freestanding FREESTANDING=1 all check-undefined
 	tests/run.sh build/freestanding
+
+# Firmware is often 32-bit: the freestanding core and its tests, -m32
+# (Debian's gcc-multilib, installed when missing and root).
+test-freestanding32:
+	@echo 'int main(void){return 0;}' > build/m32-probe.c 2>/dev/null || { mkdir -p build && echo 'int main(void){return 0;}' > build/m32-probe.c; }; \
+	if ! $(CC) -m32 build/m32-probe.c -o build/m32-probe 2>/dev/null; then \
+	    if [ "$$(id -u)" -ne 0 ]; then \
+	        echo "test-freestanding32: $(CC) -m32 cannot link: run 'make test-freestanding32' as root (or apt-get install --no-install-recommends gcc-multilib)"; exit 1; fi; \
+	    echo "test-freestanding32: installing gcc-multilib"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-multilib >/dev/null || exit 1; \
+	fi
+	$(BUILD) O=build/freestanding32 FREESTANDING=1 ARCHFLAGS=-m32 all check-undefined
+	tests/run.sh build/freestanding32
 
 # ---- bare metal ----------------------------------------------------------------
 

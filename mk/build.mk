@@ -134,7 +134,7 @@ $(O)/lib/libkmem.a: $(LIB_OBJ) $(LIBC_OBJ)
 
 $(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libkmem.so -Wl,-z,defs $(SANFLAGS) -o $@ $^ -lpthread
+	$(CC) -shared -Wl,-soname,libkmem.so -Wl,-z,defs $(ARCHFLAGS) $(SANFLAGS) -o $@ $^ -lpthread
 
 $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)

@@ -159,6 +159,7 @@ static void fs_give_back(void)
     FS_CHECK(after.dirty_free == 0, after.dirty_free, 0);
     FS_CHECK(given <= *fs_host_->decommitted, given, *fs_host_->decommitted);
     FS_CHECK(kmem_check() == 0, 0, 0);
+    kmem_set_decay_ms(1000); /* the default again, for what the host runs next */
 }
 
 /* Run every check; returns the number that failed (0: all held). */
