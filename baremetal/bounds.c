@@ -38,15 +38,20 @@ static const struct kmem_hooks hooks = {
 
 /* ---- counting ------------------------------------------------------------- */
 
+/* Large requests by their pages: up to 4, 16, 64, 256, more. */
+enum { PAGE_RANGES = 5 };
 enum op {
-    OP_SMALL_ALLOC, OP_SMALL_FREE, OP_LARGE_ALLOC, OP_LARGE_FREE,
-    OP_LARGE_ALLOC_PAGE, OP_LARGE_FREE_PAGE, OP_REALLOC, OP_LIMIT_ALLOC, OP_LIMIT_FREE,
-    OP_LIMIT_REFUSED, OP_MAINTAIN, OP_FULL_ALLOC, NOPS
+    OP_SMALL_ALLOC, OP_SMALL_ALLOC_CARVE, OP_SMALL_FREE, OP_REALLOC,
+    OP_LARGE_ALLOC, OP_LARGE_FREE = OP_LARGE_ALLOC + PAGE_RANGES,
+    OP_LIMIT_ALLOC = OP_LARGE_FREE + PAGE_RANGES, OP_LIMIT_FREE, OP_LIMIT_REFUSED,
+    OP_MAINTAIN, OP_FULL_ALLOC, NOPS
 };
 static const char *const op_names[NOPS] = {
-    "small alloc", "small free", "large alloc", "large free",
-    "large alloc, per page", "large free, per page", "realloc (small)", "limited alloc",
-    "limited free", "limit refused", "kmem_maintain", "alloc, region full",
+    "small alloc", "small alloc, new slab", "small free", "realloc (small)",
+    "large alloc <=4 pages", "large alloc <=16", "large alloc <=64", "large alloc <=256",
+    "large alloc >256", "large free <=4 pages", "large free <=16", "large free <=64",
+    "large free <=256", "large free >256", "limited alloc", "limited free",
+    "limit refused", "kmem_maintain", "alloc, region full",
 };
 struct tally {
     uint64_t calls, sum, max, max_arg;
@@ -73,11 +78,19 @@ static void note(enum op op, uint64_t n, uint64_t arg)
     }
 }
 
-static void note_large(enum op whole, enum op per_page, uint64_t n, size_t bytes)
+static void note_large(enum op first, uint64_t n, size_t bytes)
 {
     uint64_t pages = (bytes + 4095) / 4096;
-    note(whole, n, bytes);
-    note(per_page, n / pages, pages);
+    int range = pages <= 4 ? 0 : pages <= 16 ? 1 : pages <= 64 ? 2 : pages <= 256 ? 3 : 4;
+    note((enum op)(first + range), n, bytes);
+}
+
+/* Slabs bucket b holds (read outside the measured window). */
+static uint64_t slabs_of(size_t size)
+{
+    struct kmem_bucket_stats bs;
+    kmem_bucket_stats(kmem_bucket_index(size), &bs);
+    return bs.slabs;
 }
 
 static void calibrate(void)
@@ -95,6 +108,7 @@ static void calibrate(void)
 static void *alloc(size_t size, struct kmem_type *type)
 {
     void *p;
+    uint64_t slabs = size <= KMEM_MAXALLOCSAVE ? slabs_of(size) : 0;
     uint64_t t0 = machine_instret();
     p = kmem_malloc(size, type, KM_NOWAIT);
     uint64_t n = machine_instret() - t0 - overhead;
@@ -102,10 +116,10 @@ static void *alloc(size_t size, struct kmem_type *type)
         note(p != NULL ? OP_LIMIT_ALLOC : OP_LIMIT_REFUSED, n, size);
     else if (p == NULL)
         machine_panic("bounds: an allocation failed");
-    else if (size <= KMEM_MAXALLOCSAVE)
-        note(OP_SMALL_ALLOC, n, size);
+    else if (size > KMEM_MAXALLOCSAVE)
+        note_large(OP_LARGE_ALLOC, n, size);
     else
-        note_large(OP_LARGE_ALLOC, OP_LARGE_ALLOC_PAGE, n, size);
+        note(slabs_of(size) > slabs ? OP_SMALL_ALLOC_CARVE : OP_SMALL_ALLOC, n, size);
     return p;
 }
 
@@ -119,7 +133,7 @@ static void release(void *p, size_t size, struct kmem_type *type)
     else if (size <= KMEM_MAXALLOCSAVE)
         note(OP_SMALL_FREE, n, size);
     else
-        note_large(OP_LARGE_FREE, OP_LARGE_FREE_PAGE, n, size);
+        note_large(OP_LARGE_FREE, n, size);
 }
 
 /* ---- the sequences --------------------------------------------------------- */
@@ -296,22 +310,21 @@ static void region_full(void)
 
 static void print_table(void)
 {
-    out_str("\n                            calls        mean         max   (max at)\n");
+    out_str("\n                              calls        mean         max   (max at)\n");
     for (int op = 0; op < NOPS; op++) {
         struct tally *t = &tallies[op];
         if (t->calls == 0)
             continue;
         out_str("  ");
         out_str(op_names[op]);
-        for (size_t i = out_strlen(op_names[op]); i < 22; i++)
+        for (size_t i = out_strlen(op_names[op]); i < 24; i++)
             out_str(" ");
         out_u64w(t->calls, 11);
         out_u64w(t->sum / t->calls, 12);
         out_u64w(t->max, 12);
         out_str("   (");
         out_u64(t->max_arg);
-        out_str(op == OP_LARGE_ALLOC_PAGE || op == OP_LARGE_FREE_PAGE ? " pages)\n"
-                                                                       : " bytes)\n");
+        out_str(" bytes)\n");
     }
     for (int op = 0; op < NOPS; op++) {
         struct tally *t = &tallies[op];
