@@ -49,8 +49,8 @@ enum op {
 static const char *const op_names[NOPS] = {
     "small alloc", "small alloc, new slab", "small free", "realloc (small)",
     "large alloc <=4 pages", "large alloc <=16", "large alloc <=64", "large alloc <=256",
-    "large alloc >256", "large free <=4 pages", "large free <=16", "large free <=64",
-    "large free <=256", "large free >256", "limited alloc", "limited free",
+    "large alloc <=4096", "large free <=4 pages", "large free <=16", "large free <=64",
+    "large free <=256", "large free <=4096", "limited alloc", "limited free",
     "limit refused", "kmem_maintain", "alloc, region full",
 };
 struct tally {
@@ -258,6 +258,18 @@ static void purge_storm(void)
     kmem_trim();
 }
 
+/* Large blocks of 64 to 4096 pages, for how their cost grows with their
+ * pages. */
+static void large_sweep(void)
+{
+    for (uint32_t pages = 64; pages <= 4096; pages *= 4)
+        for (int i = 0; i < 4; i++) {
+            void *p = alloc((size_t)pages * 4096, M_RT);
+            release(p, (size_t)pages * 4096, M_RT);
+        }
+    kmem_trim();
+}
+
 /* A type at its limit: refusals, and the frees that make room. */
 static void limit_checks(void)
 {
@@ -362,11 +374,12 @@ void kmain(void)
     print_table();
     reset();
     out_str("\nadversarial sequences: carve on every request, frees past a full transfer\n"
-            "cache, near-fitting free runs, aged dirty runs, a type at its limit,\n"
-            "kmem_maintain over idle slabs, a full region");
+            "cache, near-fitting free runs, aged dirty runs, blocks of 64 to 4096\n"
+            "pages, a type at its limit, kmem_maintain over idle slabs, a full region");
     carve_storm();
     near_fit_runs();
     purge_storm();
+    large_sweep();
     limit_checks();
     maintain_storm();
     region_full();
