@@ -47,11 +47,11 @@ enum op {
     OP_MAINTAIN, OP_FULL_ALLOC, NOPS
 };
 static const char *const op_names[NOPS] = {
-    "small alloc", "small alloc, new slab", "small free", "realloc (small)",
+    "small alloc", "small alloc new slab", "small free", "realloc (small)",
     "large alloc <=4 pages", "large alloc <=16", "large alloc <=64", "large alloc <=256",
     "large alloc <=4096", "large free <=4 pages", "large free <=16", "large free <=64",
     "large free <=256", "large free <=4096", "limited alloc", "limited free",
-    "limit refused", "kmem_maintain", "alloc, region full",
+    "limit refused", "kmem_maintain", "alloc region full",
 };
 struct tally {
     uint64_t calls, sum, max, max_arg;

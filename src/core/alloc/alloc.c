@@ -53,8 +53,7 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
     if (kmem_kind_is_slab_tail(kind))
         kind -= KMEM_KIND_SLAB_TAIL;
     if (kmem_kind_is_slab(kind)) {
-        struct kmem_piece_place pl = kmem_piece_locate(kind, page, (uintptr_t)ptr);
-        if (!pl.pp_exact)
+        if (!kmem_piece_starts(kind, page, (uintptr_t)ptr))
             kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
         if (((const uintptr_t *)ptr)[1] == kmem_piece_key(ptr))
             kmem_bad_pointer(who, ptr, type, "block is already free (double free)");

@@ -40,6 +40,7 @@
 #ifndef KMEM_BUCKET_H
 #define KMEM_BUCKET_H
 
+#include "core/arena/arena.h"
 #include "core/base/config.h"
 #include "core/base/lock.h"
 
@@ -128,6 +129,19 @@ struct kmem_piece_place {
     bool pp_exact;     /* the address is the start of that piece */
 };
 struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t addr);
+
+/* Whether addr, in page `page` of a slab of bucket b, is the start of one
+ * of its pieces: pp_exact of kmem_piece_locate without its division (the
+ * fast path's multiply, exact for every offset within a slab). */
+static inline bool kmem_piece_starts(unsigned b, uint32_t page, uintptr_t addr)
+{
+    const struct kmem_page *d = kmem_page_of(page);
+    if (kmem_kind_is_slab_tail(d->ku_kind))
+        page -= d->ku_word;
+    uint32_t off = (uint32_t)(addr - (uintptr_t)kmem_page_addr(page));
+    uint32_t magic = KMEM_FASTPATH_.fp_magic[b];
+    return off * magic < magic && off < kmem_classes[b].kc_pieces * kmem_classes[b].kc_size;
+}
 
 /* Around fork(): every bucket lock (see kmem_lock_fork). */
 void kmem_buckets_fork(enum kmem_fork_phase phase);
