@@ -51,6 +51,7 @@ struct kmem_class {
     uint32_t kc_highwat; /* most pieces a thread cache keeps */
     uint32_t kc_batch;   /* pieces moved per exchange with a thread cache */
     uint32_t kc_xfer;    /* pieces the bucket's transfer cache holds at most */
+    uint32_t kc_magic;   /* ceil(2^32 / kc_size): see kmem_piece_starts */
 };
 
 struct kmem_bucket {
@@ -132,15 +133,18 @@ struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t a
 
 /* Whether addr, in page `page` of a slab of bucket b, is the start of one
  * of its pieces: pp_exact of kmem_piece_locate without its division (the
- * fast path's multiply, exact for every offset within a slab). */
+ * fast path's multiply, offset * magic mod 2^32 < magic, exact for every
+ * offset within a slab). The bucket's own copy of the magic: the fast
+ * path's table may be another object in a program that links the shared
+ * library and copies its data (a copy relocation). */
 static inline bool kmem_piece_starts(unsigned b, uint32_t page, uintptr_t addr)
 {
     const struct kmem_page *d = kmem_page_of(page);
     if (kmem_kind_is_slab_tail(d->ku_kind))
         page -= d->ku_word;
+    const struct kmem_class *c = &kmem_classes[b];
     uint32_t off = (uint32_t)(addr - (uintptr_t)kmem_page_addr(page));
-    uint32_t magic = KMEM_FASTPATH_.fp_magic[b];
-    return off * magic < magic && off < kmem_classes[b].kc_pieces * kmem_classes[b].kc_size;
+    return off * c->kc_magic < c->kc_magic && off < c->kc_pieces * c->kc_size;
 }
 
 /* Around fork(): every bucket lock (see kmem_lock_fork). */
