@@ -21,7 +21,7 @@ CFLAGS := -std=c11 -O2 -g $(WARN) $(ARCHFLAGS) -ffreestanding -fno-stack-protect
 LIBCFLAGS := $(CFLAGS) -fno-builtin -fno-tree-loop-distribute-patterns
 LDFLAGS := $(ARCHFLAGS) -nostdlib -static -Wl,--gc-sections -Wl,--no-warn-rwx-segments -T baremetal/kernel.ld
 CORELIB := $(CORE)/lib/libkmem-freestanding.a
-COMMON  := $(O)/start.o $(O)/machine.o $(O)/libc.o
+COMMON  := $(O)/start.o $(O)/machine.o $(O)/libc.o $(O)/atomic64.o
 HEADERS := $(wildcard baremetal/*.h include/*.h tests/*.h tests/freestanding/*.h)
 
 .PHONY: all

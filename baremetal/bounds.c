@@ -364,7 +364,8 @@ void kmain(void);
 
 void kmain(void)
 {
-    out_str("bench-bounds: instructions per kmem call (rv64gc, qemu -icount shift=0)\n");
+    out_str(__riscv_xlen == 64 ? "bench-bounds: instructions per kmem call (rv64gc, qemu -icount shift=0)\n"
+                               : "bench-bounds: instructions per kmem call (rv32imac, qemu -icount shift=0)\n");
     if (kmem_freestanding_init(region, REGION_BYTES, &hooks) != KMEM_OK)
         machine_panic("kmem_freestanding_init");
     calibrate();

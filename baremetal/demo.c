@@ -226,7 +226,8 @@ void kmain(void);
 
 void kmain(void)
 {
-    out_str("kmem on bare metal: qemu virt, one rv64 hart, machine mode, no OS\n");
+    out_str(__riscv_xlen == 64 ? "kmem on bare metal: qemu virt, one rv64 hart, machine mode, no OS\n"
+                               : "kmem on bare metal: qemu virt, one rv32 hart, machine mode, no OS\n");
     out_str("region of ");
     out_u64(REGION_BYTES >> 20);
     out_str(" MiB at ");

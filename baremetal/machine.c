@@ -13,10 +13,10 @@
 #define TEST_DEVICE ((volatile uint32_t *)0x100000u)
 #define TEST_PASS   0x5555u
 #define TEST_FAIL   0x3333u
-#define CLINT_MTIMECMP ((volatile uint64_t *)0x2004000u) /* hart 0 */
-#define CLINT_MTIME    ((volatile uint64_t *)0x200bff8u)
+#define CLINT_MTIMECMP ((volatile uint32_t *)0x2004000u) /* hart 0: low, high */
+#define CLINT_MTIME    ((volatile uint32_t *)0x200bff8u)
 #define MIE_MTIE    (1u << 7)
-#define MCAUSE_INTERRUPT (1ull << 63)
+#define MCAUSE_INTERRUPT ((uintptr_t)1 << (__riscv_xlen - 1))
 #define MCAUSE_MTIMER 7
 
 volatile int machine_in_interrupt;
@@ -104,9 +104,26 @@ void machine_kmem_abort(void)
 
 /* ---- time ----------------------------------------------------------------- */
 
+/* The CLINT's 64-bit registers, a 32-bit half at a time (all rv32 can
+ * do; the same code serves rv64): the high half read twice, so that a
+ * carry between the two reads is not missed. */
 uint64_t machine_time(void)
 {
-    return *CLINT_MTIME;
+    uint32_t hi, lo;
+    do {
+        hi = CLINT_MTIME[1];
+        lo = CLINT_MTIME[0];
+    } while (CLINT_MTIME[1] != hi);
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* The high half first set past any time, so that no interrupt fires
+ * between the two writes. */
+static void set_timecmp(uint64_t when)
+{
+    CLINT_MTIMECMP[1] = 0xffffffffu;
+    CLINT_MTIMECMP[0] = (uint32_t)when;
+    CLINT_MTIMECMP[1] = (uint32_t)(when >> 32);
 }
 
 uint64_t machine_now_ns(void)
@@ -129,7 +146,7 @@ void machine_timer_once(unsigned us, void (*fn)(void))
         timer_fn = NULL;
     } else {
         timer_fn = fn;
-        *CLINT_MTIMECMP = machine_time() + (uint64_t)us * (MACHINE_TIMER_HZ / 1000000);
+        set_timecmp(machine_time() + (uint64_t)us * (MACHINE_TIMER_HZ / 1000000));
         __asm__ volatile("csrs mie, %0" : : "r"(MIE_MTIE));
     }
     splx(s);
@@ -144,9 +161,9 @@ int machine_timer_armed(void)
 
 /* ---- traps ----------------------------------------------------------------- */
 
-void trap_handler(uint64_t mcause, uint64_t mepc, uint64_t mtval);
+void trap_handler(uintptr_t mcause, uintptr_t mepc, uintptr_t mtval);
 
-void trap_handler(uint64_t mcause, uint64_t mepc, uint64_t mtval)
+void trap_handler(uintptr_t mcause, uintptr_t mepc, uintptr_t mtval)
 {
     if (mcause == (MCAUSE_INTERRUPT | MCAUSE_MTIMER)) {
         /* One shot: disarm, then run the callback with interrupts masked

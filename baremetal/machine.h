@@ -3,7 +3,7 @@
  * one hart, machine mode) that the bare-metal programs use: the serial
  * port, the test device that ends the run with a status, the timer and its
  * interrupt, masking interrupts (spl, as the 4.3BSD kernel named it), the
- * retired-instruction counter, and printf-less output.
+ * retired-instruction counter, and printf-less output. For rv64 and rv32.
  */
 #ifndef BAREMETAL_MACHINE_H
 #define BAREMETAL_MACHINE_H
@@ -63,12 +63,24 @@ void machine_delay_ms(unsigned ms); /* busy-wait */
 void machine_timer_once(unsigned us, void (*fn)(void));
 int machine_timer_armed(void);
 
-/* Instructions retired so far (exact under qemu -icount shift=0). */
+/* Instructions retired so far (exact under qemu -icount shift=0). On
+ * rv32 the counter is two CSRs: read high, low, high until the high half
+ * holds still. */
 static inline uint64_t machine_instret(void)
 {
+#if __riscv_xlen == 64
     uint64_t v;
     __asm__ volatile("csrr %0, minstret" : "=r"(v) : : "memory");
     return v;
+#else
+    uint32_t hi, lo, again;
+    do {
+        __asm__ volatile("csrr %0, minstreth" : "=r"(hi) : : "memory");
+        __asm__ volatile("csrr %0, minstret" : "=r"(lo) : : "memory");
+        __asm__ volatile("csrr %0, minstreth" : "=r"(again) : : "memory");
+    } while (hi != again);
+    return (uint64_t)hi << 32 | lo;
+#endif
 }
 
 #endif /* BAREMETAL_MACHINE_H */
