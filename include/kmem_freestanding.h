@@ -71,7 +71,10 @@
  * five functions of the layered core and takes the bucket's lock; kmem
  * also checks every free pointer (descriptor, piece start, key) and keeps
  * every type's statistics. On x86-64 (callgrind, the same build for the
- * host) a small request and its free take 344 instructions together.
+ * host, one call in each state): a small request served by the transfer
+ * cache 145, by a slab 251, carving 732; a small free into the transfer
+ * cache 195, onto its slab 346; a request and its free, in a loop, 350
+ * together on average (674 before the work that bounded them).
  *
  * ---- Worst-case memory -----------------------------------------------------
  * Let L be the most bytes live at any moment, each block counted at its
