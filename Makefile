@@ -9,13 +9,20 @@
 #   make test    build every variant and run every test (test-deps first
 #                installs, with apt, what the real-program tests need when
 #                it is missing)
+#   make baremetal   boot kmem on an emulated RISC-V machine with no OS
+#                (baremetal/): a workload, the tables, the freestanding
+#                suite; baremetal-deps installs the cross compiler and qemu
+#   make bench-bounds  instructions per call, worst and mean, counted by
+#                qemu (-icount) on that machine
 #
 # Variants are built by mk/build.mk into build/<variant>:
 #   release       the library as installed, its tests and benchmarks
 #   asan          tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan          the threaded tests under ThreadSanitizer
 #   freestanding  the core compiled -ffreestanding over the hook platform
+#   freestanding32  the same for a 32-bit machine (-m32), with its tests
 #   pow2          the tests again with the 1988 power-of-two buckets
+#   rv64          the freestanding core cross-compiled for RISC-V (baremetal/)
 #
 # Installing: make install [PREFIX=/usr/local] [DESTDIR=...], make
 # uninstall, and make deb (a Debian package of the same files).
@@ -34,7 +41,7 @@ THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
 
 .PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install test-export \
         test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall \
-        install-list deb clean
+        install-list deb clean test-freestanding32 baremetal baremetal-deps baremetal-build bench-bounds
 
 all: lib
 
@@ -44,8 +51,8 @@ lib:
 
 # ---- tests --------------------------------------------------------------------
 
-test: test-layers test-release test-pow2 test-freestanding test-install test-deps test-dropin test-export \
-      test-bench test-asan test-tsan
+test: test-layers test-release test-pow2 test-freestanding test-freestanding32 baremetal test-install \
+      test-deps test-dropin test-export test-bench test-asan test-tsan
 	@echo "make test: all passed"
 
 # No source includes a header of a layer above its own, and no modules
@@ -104,6 +111,88 @@ test-pow2:
 test-freestanding:
 	$(BUILD) O=build/freestanding FREESTANDING=1 all check-undefined
 	tests/run.sh build/freestanding
+
+# Firmware is often 32-bit: the freestanding core and its tests, -m32
+# (Debian's gcc-multilib, installed when missing and root).
+test-freestanding32:
+	@echo 'int main(void){return 0;}' > build/m32-probe.c 2>/dev/null || { mkdir -p build && echo 'int main(void){return 0;}' > build/m32-probe.c; }; \
+	if ! $(CC) -m32 build/m32-probe.c -o build/m32-probe 2>/dev/null; then \
+	    if [ "$$(id -u)" -ne 0 ]; then \
+	        echo "test-freestanding32: $(CC) -m32 cannot link: run 'make test-freestanding32' as root (or apt-get install --no-install-recommends gcc-multilib)"; exit 1; fi; \
+	    echo "test-freestanding32: installing gcc-multilib"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-multilib >/dev/null || exit 1; \
+	fi
+	$(BUILD) O=build/freestanding32 FREESTANDING=1 ARCHFLAGS=-m32 all check-undefined
+	tests/run.sh build/freestanding32
+
+# ---- bare metal ----------------------------------------------------------------
+
+# The freestanding core for RISC-V, from the same sources (mk/build.mk's
+# FREESTANDING=1 variant with a cross compiler), under a tiny kernel for
+# qemu's virt machine (baremetal/). Debian's bare-metal cross compiler and
+# qemu: installed with apt when missing and root, otherwise one line says
+# what to run.
+BM_CROSS := riscv64-unknown-elf-
+BM_ARCH  := -march=rv64gc -mabi=lp64d -mcmodel=medany
+BM_CORE  := build/rv64
+BM_OUT   := build/baremetal
+BM_QEMU  := qemu-system-riscv64 -machine virt -bios none -nographic -m 256M -monitor none -serial stdio
+# The same for a 32-bit hart (rv32imac, the same cross compiler's
+# multilib; ISA spec 2.2, where the CSR instructions are part of the base
+# and the multilib still matches): rv32 has no 64-bit atomic
+# instructions, so the core calls __atomic_*_8, which the kernel gives
+# (baremetal/atomic64.c).
+BM32_ARCH := -march=rv32imac -misa-spec=2.2 -mabi=ilp32 -mcmodel=medany
+BM32_CORE := build/rv32
+BM32_OUT  := build/baremetal32
+BM32_QEMU := qemu-system-riscv32 -machine virt -bios none -nographic -m 256M -monitor none -serial stdio
+BM32_ATOMICS := __atomic_(load|store|fetch_add|fetch_sub|compare_exchange)_8
+
+baremetal-deps:
+	@missing=""; \
+	command -v $(BM_CROSS)gcc >/dev/null || missing="$$missing gcc-riscv64-unknown-elf"; \
+	command -v qemu-system-riscv64 >/dev/null || missing="$$missing qemu-system-misc"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "baremetal-deps: missing$$missing: run 'make baremetal-deps' as root (or apt-get install --no-install-recommends$$missing)"; exit 1; fi; \
+	echo "baremetal-deps: installing$$missing"; \
+	apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1
+
+baremetal-build: baremetal-deps
+	$(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEOMETRY) O=$(BM_CORE) \
+	    FREESTANDING=1 CROSS=$(BM_CROSS) ARCHFLAGS="$(BM_ARCH)" lib check-undefined
+	$(MAKE) --no-print-directory -f baremetal/baremetal.mk -j$(JOBS) CROSS=$(BM_CROSS) \
+	    CORE=$(BM_CORE) O=$(BM_OUT) ARCHFLAGS="$(BM_ARCH)"
+	$(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEOMETRY) O=$(BM32_CORE) \
+	    FREESTANDING=1 CROSS=$(BM_CROSS) ARCHFLAGS="$(BM32_ARCH)" UNDEFINED_OK='$(BM32_ATOMICS)' \
+	    lib check-undefined
+	$(MAKE) --no-print-directory -f baremetal/baremetal.mk -j$(JOBS) CROSS=$(BM_CROSS) \
+	    CORE=$(BM32_CORE) O=$(BM32_OUT) ARCHFLAGS="$(BM32_ARCH)"
+
+# Boots the demo on rv64, then on rv32; qemu's exit status is the test
+# device's verdict. The output is kept in build/baremetal*/demo.log.
+baremetal: baremetal-build
+	@echo "booting $(BM_OUT)/demo.elf: $(BM_QEMU) -kernel $(BM_OUT)/demo.elf"
+	@timeout 120 $(BM_QEMU) -kernel $(BM_OUT)/demo.elf < /dev/null > $(BM_OUT)/demo.log 2>&1; rc=$$?; \
+	tr -d '\r' < $(BM_OUT)/demo.log; \
+	if [ $$rc -ne 0 ]; then echo "baremetal: FAILED (qemu exit status $$rc)"; exit 1; fi
+	@echo "booting $(BM32_OUT)/demo.elf: $(BM32_QEMU) -kernel $(BM32_OUT)/demo.elf"
+	@timeout 120 $(BM32_QEMU) -kernel $(BM32_OUT)/demo.elf < /dev/null > $(BM32_OUT)/demo.log 2>&1; rc=$$?; \
+	tr -d '\r' < $(BM32_OUT)/demo.log | grep -E '^  (ok|FAIL)|^baremetal|^kmem on|^panic|^trap'; \
+	if [ $$rc -ne 0 ]; then echo "baremetal (rv32): FAILED (qemu exit status $$rc)"; exit 1; fi
+
+# Instructions per kmem call on the same machines, counted exactly: qemu
+# with -icount shift=0 advances minstret by one per guest instruction
+# (baremetal/bounds.c), rv64 then rv32. A benchmark: nothing here is
+# asserted by make test.
+bench-bounds: baremetal-build
+	@timeout 600 $(BM_QEMU) -icount shift=0 -kernel $(BM_OUT)/bounds.elf < /dev/null \
+	    > $(BM_OUT)/bounds.log 2>&1; rc=$$?; tr -d '\r' < $(BM_OUT)/bounds.log; \
+	if [ $$rc -ne 0 ]; then echo "bench-bounds: FAILED (qemu exit status $$rc)"; exit 1; fi
+	@timeout 600 $(BM32_QEMU) -icount shift=0 -kernel $(BM32_OUT)/bounds.elf < /dev/null \
+	    > $(BM32_OUT)/bounds.log 2>&1; rc=$$?; tr -d '\r' < $(BM32_OUT)/bounds.log; \
+	if [ $$rc -ne 0 ]; then echo "bench-bounds (rv32): FAILED (qemu exit status $$rc)"; exit 1; fi
 
 test-asan:
 	$(BUILD) O=build/asan SAN=address all

@@ -85,6 +85,13 @@ static inline size_t kmem_bucket_size(unsigned index)
  * later types are counted in shared counters instead. */
 #define KMEM_TYPE_SLOTS 16
 
+/* 64-bit counters updated atomically start on an 8-byte boundary: a
+ * 32-bit ABI (i386) aligns uint64_t to 4 in structs, and a locked
+ * cmpxchg8b that straddles two cache lines is a bus lock (Linux traps and
+ * slows it down). Put on the first such field of a struct; the ones after
+ * it follow on 8-byte boundaries. */
+#define KMEM_ALIGN64 __attribute__((aligned(8)))
+
 #define KMEM_RELAXED_LOAD(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define KMEM_RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
@@ -126,19 +133,21 @@ struct kmem_type {
                                     the type is first used */
     uint32_t ks_waiters;         /* [A] KM_WAITOK callers asleep at the limit */
     struct kmem_type *ks_next;   /* [types] list of registered types */
-    uint64_t ks_limit;           /* [A] bytes, 0 = none */
+    uint64_t ks_limit KMEM_ALIGN64; /* [A] bytes, 0 = none */
     uint64_t ks_calls;           /* [A] allocations counted here */
     uint64_t ks_frees;           /* [A] frees counted here */
     uint64_t ks_alloc_bytes;     /* [A] their rounded bytes, summed */
     uint64_t ks_req_bytes;       /* [A] the bytes they asked for, summed */
     uint64_t ks_large;           /* [A] bytes of whole pages held now */
+    uint64_t ks_held;            /* [A] bytes held now, counted here: pieces
+                                    (rounded) and whole pages */
     uint64_t ks_maxused;         /* [A] high-water of memuse */
     uint64_t ks_limblocks;       /* [A] requests that found the limit */
     uint64_t ks_pieces[KMEM_NBUCKETS + 1]; /* [A] pieces of each bucket held
                                     now, counted here ([0] unused) */
 };
 #define KMEM_TYPE_INITIALIZER(shortdesc, longdesc) \
-    { (shortdesc), (longdesc), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, { 0 } }
+    { (shortdesc), (longdesc), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, { 0 } }
 
 /* ---- the page descriptor (the paper's kmemusage), 8 bytes a page ---------- */
 struct kmem_page {
@@ -167,7 +176,7 @@ struct kmem_page {
  * Every pointer field is [O]. */
 /* What this thread's cache did for one type slot in one bucket. */
 struct kmem_tcount {
-    uint64_t tn_allocs;    /* allocations */
+    uint64_t tn_allocs KMEM_ALIGN64; /* allocations */
     uint64_t tn_frees;     /* frees */
     uint64_t tn_req_bytes; /* bytes requested by those allocations */
 };
@@ -276,6 +285,8 @@ static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t
 static inline int kmem_cache_pop(unsigned index, size_t request,
                                  struct kmem_type *type, void **out)
 {
+    if (!KMEM_THREAD_CACHE)
+        return 0; /* built without caches: the bins stay empty */
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
     uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
     if (bin->tb_sp == bin->tb_low || fast == 0)
@@ -301,6 +312,8 @@ static inline int kmem_cache_alloc(size_t size, struct kmem_type *type, void **o
  * bucket. */
 static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
 {
+    if (!KMEM_THREAD_CACHE)
+        return 0; /* built without caches: the slow path checks the pointer */
     const struct kmem_fastpath *fp = &KMEM_FASTPATH_;
     uintptr_t off = (uintptr_t)ptr - fp->fp_base;
     if (off >= fp->fp_size)

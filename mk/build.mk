@@ -10,6 +10,13 @@
 #   CACHE     1 | 0                             per-thread caches
 #   FREESTANDING  1: the core over the freestanding platform, compiled with
 #             -ffreestanding, as libkmem-freestanding.a, with its own tests
+#   CROSS     prefix of a cross toolchain (riscv64-unknown-elf-): CC, AR and
+#             NM become $(CROSS)gcc, ar, nm; only the library is built (its
+#             tests run on the host). With FREESTANDING=1 only.
+#   ARCHFLAGS flags for the target machine, given to every compile and link
+#             (-m32; -march=rv64gc -mabi=lp64d -mcmodel=medany)
+#   UNDEFINED_OK  more symbols check-undefined lets the core need, as an
+#             extended regex (rv32: the __atomic_*_8 functions the kernel gives)
 
 include mk/version.mk
 
@@ -18,6 +25,18 @@ GEOMETRY ?= quarter
 SAN      ?=
 CACHE    ?= 1
 CC       ?= cc
+AR       := ar
+NM       := nm
+CROSS    ?=
+ARCHFLAGS ?=
+ifneq ($(CROSS),)
+  ifneq ($(FREESTANDING),1)
+    $(error CROSS=$(CROSS) builds the freestanding core only: add FREESTANDING=1)
+  endif
+  CC := $(CROSS)gcc
+  AR := $(CROSS)ar
+  NM := $(CROSS)nm
+endif
 
 CLASSES := $(if $(filter quarter,$(GEOMETRY)),4,$(if $(filter pow2,$(GEOMETRY)),1,$(error GEOMETRY must be pow2 or quarter)))
 
@@ -37,14 +56,16 @@ INC      := -Iinclude -I$(O)/include
 SRCINC   := -Isrc
 # EXPORT=0 builds kmem with publishing statistics off by default;
 # EXPORT_DELAY_MS changes when a program starts publishing (for make
-# bench's on/off comparison).
+# bench's on/off comparison). A cross-built core is linked into one
+# static image: no -fPIC.
 EXPORT          ?= 1
 EXPORT_DELAY_MS ?= 1000
-LIBFLAGS := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -DKMEM_BUILDING $(SANFLAGS) $(INC) $(SRCINC) \
-            -DKMEM_EXPORT_DEFAULT=$(EXPORT) -DKMEM_EXPORT_DELAY_DEFAULT_MS=$(EXPORT_DELAY_MS)u
+PICFLAG  := $(if $(CROSS),,-fPIC)
+LIBFLAGS := -std=c11 $(OPT) $(WARN) $(PICFLAG) -fvisibility=hidden -DKMEM_BUILDING $(ARCHFLAGS) $(SANFLAGS) \
+            $(INC) $(SRCINC) -DKMEM_EXPORT_DEFAULT=$(EXPORT) -DKMEM_EXPORT_DELAY_DEFAULT_MS=$(EXPORT_DELAY_MS)u
 # Tests and benchmarks: the same warnings, GNU extensions allowed (threads,
 # clock_gettime), and no hidden visibility.
-APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(SANFLAGS) $(INC) -Itests
+APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(ARCHFLAGS) $(SANFLAGS) $(INC) -Itests
 
 # The layers, bottom up (tools/check-layers): src/platform, then
 # src/core/{base,arena,bucket,tcache,type,alloc}; the front ends in
@@ -62,7 +83,7 @@ ifeq ($(FREESTANDING),1)
   LIB_SRC   := $(CORE_SRC) $(FRONT_SRC) $(wildcard src/front/freestanding/*.c) \
                src/platform/freestanding.c
   LIBS      := $(O)/lib/libkmem-freestanding.a
-  TEST_SRC  := $(sort $(wildcard tests/freestanding/*.c))
+  TEST_SRC  := $(if $(CROSS),,$(sort $(wildcard tests/freestanding/*.c)))
   STATIC    := $(O)/lib/libkmem-freestanding.a
 else
   # libkmem-api.a: the typed API alone, the C library's malloc untouched
@@ -100,12 +121,16 @@ tests: $(TEST_BIN) $(EXPORT_TEST_BIN)
 benches: $(BENCH_BIN) $(WORKLOAD_BIN)
 dropin: $(DROPIN_BIN)
 
-# The freestanding library may need nothing from outside but these.
+# The freestanding library may need nothing from outside but these, and
+# the arithmetic helpers of the compiler's own runtime (libgcc: a target
+# without a count-leading-zeros instruction, rv64gc, calls __clzdi2).
+LIBGCC_HELPERS := __(clz|ctz|ffs|popcount|parity|bswap)[sdt]i2|__(u?div|u?mod|mul|ashl|ashr|lshr)[sdt]i3
+UNDEFINED_OK ?=
 check-undefined: $(STATIC)
-	@ld -r -o $(O)/combined.o $(LIB_OBJ)
-	@bad=$$(nm -u $(O)/combined.o | awk '{ print $$NF }' | grep -vxE 'memcpy|memmove|memset|_GLOBAL_OFFSET_TABLE_' || true); \
+	@$(CC) $(ARCHFLAGS) -r -nostdlib -o $(O)/combined.o $(LIB_OBJ)
+	@bad=$$($(NM) -u $(O)/combined.o | awk '{ print $$NF }' | grep -vxE 'memcpy|memmove|memset|_GLOBAL_OFFSET_TABLE_|$(LIBGCC_HELPERS)$(if $(UNDEFINED_OK),|$(UNDEFINED_OK))' || true); \
 	if [ -n "$$bad" ]; then echo "$(STATIC) needs symbols a freestanding core may not:" $$bad; exit 1; fi; \
-	echo "$(STATIC): needs nothing from outside but memcpy, memmove, memset"
+	echo "$(STATIC): needs nothing from outside but memcpy, memmove, memset (and libgcc's arithmetic$(if $(UNDEFINED_OK),; and $(UNDEFINED_OK)))"
 
 # KMEM_THREAD_CACHE may be given as 0 by a program that links
 # libkmem-freestanding.a with the installed headers (which are the release's).
@@ -120,7 +145,7 @@ $(O)/obj/%.o: src/%.c $(HEADERS)
 
 $(O)/lib/libkmem-api.a $(O)/lib/libkmem-freestanding.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(O)/lib/libkmem.a: $(LIB_OBJ) $(LIBC_OBJ)
 	@mkdir -p $(@D)
@@ -133,17 +158,9 @@ $(O)/lib/libkmem.a: $(LIB_OBJ) $(LIBC_OBJ)
 $(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ) mk/libkmem.map VERSION
 	@mkdir -p $(@D)
 	$(CC) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=mk/libkmem.map -Wl,-z,defs \
-	    $(SANFLAGS) -o $(@D)/$(SO_FILE) $(LIB_OBJ) $(LIBC_OBJ) -lpthread
+	    $(ARCHFLAGS) $(SANFLAGS) -o $(@D)/$(SO_FILE) $(LIB_OBJ) $(LIBC_OBJ) -lpthread
 	ln -sf $(SO_FILE) $(@D)/$(SO_NAME)
 	ln -sf $(SO_NAME) $@
-
-# kmemstat: an ordinary program (the C library's malloc), reading other
-# processes' records with the report code the library prints with.
-KMEMSTAT_SRC := $(sort $(wildcard src/front/kmemstat/*.c)) src/core/report/report.c \
-                src/core/base/text.c src/platform/export_dir.c
-$(O)/bin/kmemstat: $(KMEMSTAT_SRC) $(HEADERS)
-	@mkdir -p $(@D)
-	$(CC) -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) $(INC) $(SRCINC) $(KMEMSTAT_SRC) -o $@ -lm
 
 $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)

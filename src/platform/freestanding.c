@@ -83,14 +83,6 @@ void kmem_os_sleep_ms(uint32_t ms)
     (void)ms;
 }
 
-uint32_t kmem_os_thread_id(void)
-{
-    /* Without thread caches there is no per-thread storage to cache an id
-     * in, and without fork() no use for one: any nonzero value keeps the
-     * locks exclusive. */
-    return 1;
-}
-
 bool kmem_os_at_thread_exit(void (*fn)(void *), void *arg)
 {
     (void)fn;

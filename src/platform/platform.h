@@ -64,7 +64,18 @@ void kmem_os_wake(uint32_t *word, bool all);
  * the process (below 2^31). Called on every lock acquisition: cheap (kept
  * in thread-local storage where there is any), and right in a fork child
  * from its first call in the child's fork handlers. */
+#if __STDC_HOSTED__
 uint32_t kmem_os_thread_id(void);
+#else
+/* Freestanding (freestanding.c): without thread caches there is no
+ * per-thread storage to keep an id in, and without fork() no use for
+ * one: any nonzero value keeps the locks exclusive. Inline, since every
+ * lock taken asks. */
+static inline uint32_t kmem_os_thread_id(void)
+{
+    return 1;
+}
+#endif
 
 /* Start a thread running fn(arg), detached, with every signal blocked.
  * Returns false where there are no threads (freestanding). */

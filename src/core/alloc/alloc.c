@@ -54,8 +54,7 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
     if (kmem_kind_is_slab_tail(kind))
         kind -= KMEM_KIND_SLAB_TAIL;
     if (kmem_kind_is_slab(kind)) {
-        struct kmem_piece_place pl = kmem_piece_locate(kind, page, (uintptr_t)ptr);
-        if (!pl.pp_exact)
+        if (!kmem_piece_starts(kind, page, (uintptr_t)ptr))
             kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
         if (((const uintptr_t *)ptr)[1] == kmem_piece_key(ptr))
             kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
@@ -128,7 +127,7 @@ static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool co
         if (!counted && kmem_cache_pop(b, size, type, &piece))
             return piece;
         piece = kmem_tbin_take(bin);
-    } else if (kmem_bucket_take(b, 1, &piece) == 0) {
+    } else if ((piece = kmem_bucket_take_one(b)) == NULL) {
         return NULL;
     } else {
         ((uintptr_t *)piece)[1] = 0;
@@ -248,12 +247,18 @@ void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int 
 
 /* ---- free ----------------------------------------------------------------- */
 
-static void free_small(void *ptr, unsigned b, struct kmem_type *type)
+static void free_small(void *ptr, unsigned b, struct kmem_type *type, const char *who)
 {
     struct kmem_tcache *tc = kmem_thread_cache();
     if (tc == NULL) {
-        ((uintptr_t *)ptr)[1] = kmem_piece_key(ptr);
-        if (kmem_bucket_give(b, &ptr, 1) != 0)
+        uintptr_t *w = ptr, word1 = w[1];
+        w[1] = kmem_piece_key(ptr);
+        int what = kmem_bucket_give_one(b, ptr);
+        if (what == KMEM_GIVE_FRESH) {
+            w[1] = word1;
+            kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
+        }
+        if (what == KMEM_GIVE_SLAB)
             kmem_reclaim_poke();
         kmem_type_count_free(type, piece_size(b));
         return;
@@ -280,7 +285,7 @@ __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *ty
     struct block blk = classify(ptr, type, true, who);
     kmem_type_ensure(type);
     if (blk.bl_small) {
-        free_small(ptr, blk.bl_bucket, type);
+        free_small(ptr, blk.bl_bucket, type, who);
         return;
     }
     /* Checked again under the arena lock: two threads freeing one block. */

@@ -23,7 +23,7 @@ extern struct kmem_fastpath kmem_fastpath_local
     __attribute__((alias(KMEM_STR(KMEM_ABI(kmem_fastpath)))));
 
 static kmem_lock init_lock = KMEM_LOCK_INIT;
-static uint32_t started;      /* [A] 1 once the arena is ready */
+uint32_t kmem_started;        /* [A] 1 once the arena is ready */
 static uint32_t start_failed; /* [init] no reservation could be had */
 
 /* The reservation to ask for when neither the options nor the
@@ -87,7 +87,7 @@ static int start_locked(const struct kmem_options *options)
     fp->fp_base = kmem_arena.ka_base;
     __atomic_store_n(&fp->fp_size, (uintptr_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT,
                      __ATOMIC_RELEASE);
-    __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&kmem_started, 1, __ATOMIC_RELEASE);
     return KMEM_OK;
 }
 
@@ -104,7 +104,7 @@ int kmem_start(const struct kmem_options *options)
 {
     kmem_lock_acquire(&init_lock);
     int rc = KMEM_ERR_BUSY;
-    if (!__atomic_load_n(&started, __ATOMIC_RELAXED)) {
+    if (!__atomic_load_n(&kmem_started, __ATOMIC_RELAXED)) {
         rc = start_locked(options);
         start_failed = rc != KMEM_OK;
     }
@@ -114,18 +114,16 @@ int kmem_start(const struct kmem_options *options)
     return rc;
 }
 
-bool kmem_ensure_init(void)
+bool kmem_ensure_init_slow(void)
 {
-    if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))
-        return true;
     bool now = false;
     kmem_lock_acquire(&init_lock);
-    if (!__atomic_load_n(&started, __ATOMIC_RELAXED) && !start_failed) {
+    if (!__atomic_load_n(&kmem_started, __ATOMIC_RELAXED) && !start_failed) {
         start_failed = start_locked(NULL) != KMEM_OK;
         now = !start_failed;
     }
     kmem_lock_release(&init_lock);
     if (now)
         after_start();
-    return __atomic_load_n(&started, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&kmem_started, __ATOMIC_ACQUIRE);
 }

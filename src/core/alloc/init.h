@@ -13,7 +13,13 @@
  * KMEM_ERR_NOMEM. */
 int kmem_start(const struct kmem_options *options);
 
-/* Start kmem if it has not started; false if no arena could be had. */
-bool kmem_ensure_init(void);
+/* Start kmem if it has not started; false if no arena could be had. The
+ * test of every request is inline; starting is out of line. */
+extern uint32_t kmem_started; /* [A] 1 once the arena is ready */
+bool kmem_ensure_init_slow(void);
+static inline bool kmem_ensure_init(void)
+{
+    return __atomic_load_n(&kmem_started, __ATOMIC_ACQUIRE) || kmem_ensure_init_slow();
+}
 
 #endif /* KMEM_INIT_H */

@@ -16,6 +16,8 @@
 struct kmem_tcache *kmem_thread_cache_start(void);
 static inline struct kmem_tcache *kmem_thread_cache(void)
 {
+    if (!KMEM_THREAD_CACHE)
+        return NULL; /* freestanding: every request takes the locked path */
     struct kmem_tcache *tc = kmem_tcache_self();
     if (__builtin_expect(tc->tc_state == KMEM_TC_ACTIVE, 1))
         return tc;

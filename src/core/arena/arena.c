@@ -211,7 +211,7 @@ static void free_locked(uint32_t page, uint32_t npages)
     account(A.ka_pages[page].ku_kind, npages, -1);
     kmem_arena_ensure_records(1); /* the pages stay marked in use if it drops the lock */
     kmem_run_insert_free(page, npages, KMEM_RUN_DIRTY, 0);
-    kmem_arena_enforce_dirty_limit();
+    kmem_arena_enforce_dirty_limit(KMEM_PURGE_PER_FREE);
 }
 
 void kmem_arena_free_slabs(const uint32_t *first, uint32_t count, uint32_t npages, bool idle)
@@ -271,7 +271,7 @@ void kmem_arena_shrink(uint32_t page, uint32_t old_npages, uint32_t new_npages)
     A.ka_large_pages -= old_npages - new_npages;
     kmem_arena_ensure_records(1);
     kmem_run_insert_free(page + new_npages, old_npages - new_npages, KMEM_RUN_DIRTY, 0);
-    kmem_arena_enforce_dirty_limit();
+    kmem_arena_enforce_dirty_limit(KMEM_PURGE_PER_FREE);
     kmem_lock_release(&A.ka_lock);
 }
 

@@ -55,7 +55,7 @@ struct kmem_arena {
     uint32_t ka_dirty_oldest;   /* [arena; read relaxed] dirty runs by age */
     uint32_t ka_dirty_newest;   /* [arena] */
     uint32_t ka_bins[2][KMEM_RUN_BINS];         /* [arena] first run of each bin */
-    uint64_t ka_binmap[2][KMEM_RUN_BINWORDS];   /* [arena] non-empty bins */
+    uint64_t ka_binmap[2][KMEM_RUN_BINWORDS] KMEM_ALIGN64; /* [arena] non-empty bins */
     uint64_t ka_free_pages[2];  /* [arena; read relaxed] pages in dirty / clean runs */
     uint64_t ka_large_pages;    /* [arena] pages of live large blocks */
     uint64_t ka_large_blocks;   /* [arena] live large blocks */

@@ -69,15 +69,18 @@ static uint64_t dirty_limit(void)
     return share > floor ? share : floor;
 }
 
-/* Purge the oldest dirty runs while there are too many dirty pages, or
- * while the oldest has not been reused for longer than the decay time. */
-void kmem_arena_enforce_dirty_limit(void)
+/* Purge the oldest dirty runs, at most max_runs of them, while there are
+ * too many dirty pages, or while the oldest has not been reused for
+ * longer than the decay time. */
+void kmem_arena_enforce_dirty_limit(uint32_t max_runs)
 {
     uint64_t limit = dirty_limit();
     uint32_t now = kmem_run_now_ms();
-    while (A.ka_dirty_oldest != 0 &&
-           (A.ka_free_pages[KMEM_RUN_DIRTY] > limit ||
-            now - kmem_run(A.ka_dirty_oldest)->rn_stamp >= KMEM_RELAXED_LOAD(A.ka_decay_ms)))
+    for (uint32_t n = 0; n < max_runs && A.ka_dirty_oldest != 0 &&
+                         (A.ka_free_pages[KMEM_RUN_DIRTY] > limit ||
+                          now - kmem_run(A.ka_dirty_oldest)->rn_stamp >=
+                              KMEM_RELAXED_LOAD(A.ka_decay_ms));
+         n++)
         purge_run(A.ka_dirty_oldest);
 }
 
@@ -86,7 +89,7 @@ void kmem_arena_decay(void)
     if (__atomic_load_n(&A.ka_dirty_oldest, __ATOMIC_RELAXED) == 0)
         return;
     kmem_lock_acquire(&A.ka_lock);
-    kmem_arena_enforce_dirty_limit();
+    kmem_arena_enforce_dirty_limit(UINT32_MAX);
     kmem_lock_release(&A.ka_lock);
 }
 

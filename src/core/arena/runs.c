@@ -8,8 +8,11 @@
  * by size, one list per size up to 64 pages, then four per doubling. A
  * request for n pages looks first at the lists whose every run is at least
  * n pages, using a bitmap of non-empty lists, and takes the first run
- * there; only if all are empty does it walk the one list that may hold a
- * fit. Runs are split from their low end, so the arena fills from the
+ * there; only if all are empty does it look at the first
+ * KMEM_RUN_FIND_WALK runs of the one list that may hold a fit (the list
+ * is not walked to its end, so that a request is O(1) in the arena's
+ * size: a run that fits may be missed there, as TLSF misses it). Runs are
+ * split from their low end, so the arena fills from the
  * bottom and the untouched top stays one clean run.
  */
 #include "core/arena/runs.h"
@@ -176,7 +179,8 @@ uint32_t kmem_run_find(unsigned s, uint32_t npages)
     unsigned found = bin_first(s, from);
     if (found < KMEM_RUN_BINS)
         return A.ka_bins[s][found];
-    for (uint32_t id = A.ka_bins[s][b]; id != 0; id = kmem_run(id)->rn_next)
+    uint32_t id = A.ka_bins[s][b];
+    for (unsigned i = 0; id != 0 && i < KMEM_RUN_FIND_WALK; i++, id = kmem_run(id)->rn_next)
         if (kmem_run(id)->rn_npages >= npages)
             return id;
     return 0;

@@ -64,7 +64,11 @@ uint32_t kmem_run_at_edge(uint32_t page);
  * Returns the run's record. */
 uint32_t kmem_run_insert_free(uint32_t page, uint32_t npages, unsigned state, uint32_t spare);
 
-/* A run of state s with at least npages pages, or 0. */
+/* A run of state s with at least npages pages, or 0. Found whenever a run
+ * of at least kmem_run_bin_min(kmem_run_bin_of(npages) + 1) pages is free
+ * (for npages <= 64, npages itself: those bins are exact); a shorter one
+ * that fits only if it is among the first KMEM_RUN_FIND_WALK of its list. */
+#define KMEM_RUN_FIND_WALK 8
 uint32_t kmem_run_find(unsigned s, uint32_t npages);
 
 /* Take the first npages pages of run id; returns the first page. */
@@ -90,8 +94,13 @@ uint64_t kmem_arena_purge_all_locked(void);
  * first if not: may drop the lock). */
 void kmem_arena_ensure_records(uint32_t n);
 
-/* Purge the oldest dirty runs while more pages are dirty than the limit
- * allows, or while the oldest has been unused for the decay time. */
-void kmem_arena_enforce_dirty_limit(void);
+/* Purge the oldest dirty runs, at most max_runs, while more pages are
+ * dirty than the limit allows, or while the oldest has been unused for the
+ * decay time. A free purges at most KMEM_PURGE_PER_FREE runs (and makes
+ * at most one), so that its cost is bounded and a backlog still drains;
+ * the reclaimer's pass (kmem_arena_decay, kmem_maintain) purges all that
+ * is due. */
+#define KMEM_PURGE_PER_FREE 2
+void kmem_arena_enforce_dirty_limit(uint32_t max_runs);
 
 #endif /* KMEM_RUNS_H */

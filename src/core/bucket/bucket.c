@@ -49,7 +49,8 @@ struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t a
     return pl;
 }
 
-/* Cut a fresh slab for bucket b and put it on the partial list. */
+/* Take a new slab for bucket b, all of its pieces fresh (see bucket.h),
+ * and put it on the partial list. */
 static bool carve(unsigned b)
 {
     struct kmem_class *c = &kmem_classes[b];
@@ -59,13 +60,18 @@ static bool carve(unsigned b)
                                      &zeroed);
     if (slab == KMEM_NO_PAGE)
         return false;
-    char *base = slab_base(slab);
-    for (uint32_t i = 0; i < c->kc_pieces; i++) {
-        uintptr_t *w = (uintptr_t *)(base + (size_t)i * c->kc_size);
-        w[0] = i + 1;
-        w[1] = kmem_piece_key(w);
+    if (KMEM_THREAD_CACHE) {
+        /* A fresh piece freed by mistake must be caught on the cache's
+         * fast path, which knows only the key. */
+        char *base = slab_base(slab);
+        for (uint32_t i = 0; i < c->kc_pieces; i++) {
+            uintptr_t *w = (uintptr_t *)(base + (size_t)i * c->kc_size);
+            w[1] = kmem_piece_key(w);
+        }
     }
     struct kmem_bucket *kb = &kmem_buckets[b];
+    kb->kb_fresh = slab + 1;
+    kb->kb_fresh_next = 0;
     kmem_page_of(slab)->ku_word = kb->kb_partial;
     kb->kb_partial = slab + 1;
     kb->kb_slabs++;
@@ -82,8 +88,10 @@ static void xfer_set(struct kmem_bucket *kb, uint32_t count)
         kb->kb_xfer_low = count;
 }
 
-/* Take n pieces off the slabs (carving as needed). Bucket lock held. */
-static uint32_t take_from_slabs(unsigned b, uint32_t n, void **out)
+/* Take n pieces off the slabs (carving as needed). Bucket lock held. Out
+ * of line, so that a request served by the transfer cache saves no
+ * registers for it. */
+static __attribute__((noinline)) uint32_t take_from_slabs(unsigned b, uint32_t n, void **out)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
@@ -96,12 +104,24 @@ static uint32_t take_from_slabs(unsigned b, uint32_t n, void **out)
         char *base = slab_base(slab);
         if (d->ku_nfree == c->kc_pieces)
             empty_changed(b, -1);
-        while (got < n && d->ku_nfree > 0) {
+        uint32_t fresh = kb->kb_fresh == slab + 1 ? c->kc_pieces - kb->kb_fresh_next : 0;
+        /* The free list first (its pieces are warm), then fresh pieces. */
+        while (got < n && d->ku_nfree > fresh) {
             uintptr_t *w = (uintptr_t *)(base + (size_t)d->ku_freehead * c->kc_size);
             d->ku_freehead = (uint8_t)w[0];
             d->ku_nfree--;
             out[got++] = w;
         }
+        while (got < n && fresh > 0) {
+            uintptr_t *w = (uintptr_t *)(base + (size_t)kb->kb_fresh_next++ * c->kc_size);
+            if (!KMEM_THREAD_CACHE)
+                w[1] = kmem_piece_key(w);
+            d->ku_nfree--;
+            fresh--;
+            out[got++] = w;
+        }
+        if (fresh == 0 && kb->kb_fresh == slab + 1)
+            kb->kb_fresh = 0; /* all cut */
         if (d->ku_nfree == 0) {
             kb->kb_partial = d->ku_word;
             d->ku_word = 0;
@@ -122,16 +142,25 @@ uint32_t kmem_bucket_take_locked(unsigned b, uint32_t n, void **out)
     return from_xfer + take_from_slabs(b, n - from_xfer, out + from_xfer);
 }
 
-uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out)
+void *kmem_bucket_take_one(unsigned b)
 {
-    kmem_bucket_lock(b);
-    uint32_t got = kmem_bucket_take_locked(b, n, out);
-    kmem_bucket_unlock(b);
-    return got;
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    void *piece;
+    kmem_lock_acquire(&kb->kb_lock);
+    uint32_t n = kb->kb_xfer;
+    if (n > 0) {
+        piece = kb->kb_xfer_pieces[n - 1];
+        xfer_set(kb, n - 1);
+    } else if (take_from_slabs(b, 1, &piece) == 0) {
+        piece = NULL;
+    }
+    kmem_lock_release(&kb->kb_lock);
+    return piece;
 }
 
-/* Put n pieces back on their slabs. Bucket lock held. */
-static void give_to_slabs(unsigned b, void *const *pieces, uint32_t n)
+/* Put n pieces back on their slabs. Bucket lock held. Out of line, as
+ * take_from_slabs. */
+static __attribute__((noinline)) void give_to_slabs(unsigned b, void *const *pieces, uint32_t n)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
     struct kmem_class *c = &kmem_classes[b];
@@ -164,12 +193,36 @@ uint32_t kmem_bucket_give_locked(unsigned b, void *const *pieces, uint32_t n)
     return n - to_xfer;
 }
 
-uint32_t kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n)
+/* Whether a piece of bucket b is fresh (never handed out). Bucket lock
+ * held. */
+static bool is_fresh(unsigned b, const void *piece)
 {
-    kmem_bucket_lock(b);
-    uint32_t to_slabs = kmem_bucket_give_locked(b, pieces, n);
-    kmem_bucket_unlock(b);
-    return to_slabs;
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    if (kb->kb_fresh == 0)
+        return false;
+    const struct kmem_class *c = &kmem_classes[b];
+    const char *base = slab_base(kb->kb_fresh - 1), *p = piece;
+    return p >= base + (size_t)kb->kb_fresh_next * c->kc_size &&
+           p < base + ((size_t)c->kc_pages << KMEM_PAGE_SHIFT);
+}
+
+int kmem_bucket_give_one(unsigned b, void *piece)
+{
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    kmem_lock_acquire(&kb->kb_lock);
+    uint32_t n = kb->kb_xfer;
+    int what = KMEM_GIVE_XFER;
+    if (!KMEM_THREAD_CACHE && is_fresh(b, piece)) {
+        what = KMEM_GIVE_FRESH;
+    } else if (n == kmem_classes[b].kc_xfer) {
+        give_to_slabs(b, &piece, 1);
+        what = KMEM_GIVE_SLAB;
+    } else {
+        kb->kb_xfer_pieces[n] = piece;
+        xfer_set(kb, n + 1);
+    }
+    kmem_lock_release(&kb->kb_lock);
+    return what;
 }
 
 /* Put the transfer cache's oldest `count` pieces back on their slabs, so
@@ -210,6 +263,8 @@ static uint64_t release_empty(unsigned b, uint64_t count, bool idle)
                 continue;
             }
             *link = d->ku_word;
+            if (kb->kb_fresh == slab + 1)
+                kb->kb_fresh = 0;
             empty_changed(b, -1);
             kb->kb_slabs--;
             kb->kb_free -= c->kc_pieces;

@@ -16,18 +16,32 @@
  * slab leaves the list from the front when its last piece is taken and
  * joins at the front when a piece comes back to a full slab.
  *
+ * A new slab is not cut up when it is carved: its pieces are *fresh* —
+ * free, counted in ku_nfree, on no free list — and are taken in address
+ * order from kb_fresh_next, one step each, once its free list is empty.
+ * So taking a piece is O(1) whatever the slab holds (carving used to
+ * write all of up to 256 pieces). Only the slab carved last can have
+ * fresh pieces: a slab is carved only when no slab has a free piece.
+ *
  * Invariants, per bucket (under kb_lock):
  *   kb_slabs * kc_pieces == pieces handed out + pieces in thread caches
  *                           + kb_xfer + kb_free
  *   kb_free == sum of ku_nfree over the slabs on the partial list
  *   kb_empty == slabs on the list with ku_nfree == kc_pieces
+ *   a slab's free list holds ku_nfree pieces, less its fresh ones
+ *     (kc_pieces - kb_fresh_next for the slab kb_fresh, none for others)
  *
- * Every free piece, wherever it is, carries the free key in its second
- * word (kmem_piece_key), which is how a double free is caught.
+ * Every free piece but a fresh one carries the free key in its second
+ * word (kmem_piece_key), which is how a double free is caught. With
+ * thread caches the fresh pieces carry it too (carve writes it: a free of
+ * one is caught on the cache's fast path); without them it is written as
+ * each is taken, and a free of a fresh piece is caught under the bucket
+ * lock (kmem_bucket_give_one).
  */
 #ifndef KMEM_BUCKET_H
 #define KMEM_BUCKET_H
 
+#include "core/arena/arena.h"
 #include "core/base/config.h"
 #include "core/base/lock.h"
 
@@ -38,12 +52,16 @@ struct kmem_class {
     uint32_t kc_highwat; /* most pieces a thread cache keeps */
     uint32_t kc_batch;   /* pieces moved per exchange with a thread cache */
     uint32_t kc_xfer;    /* pieces the bucket's transfer cache holds at most */
+    uint32_t kc_magic;   /* ceil(2^32 / kc_size): see kmem_piece_starts */
 };
 
 struct kmem_bucket {
     kmem_lock kb_lock;
     uint32_t kb_partial;  /* [bucket] first slab with free pieces: page + 1; 0 none */
-    uint64_t kb_slabs;    /* [bucket] slabs held */
+    uint32_t kb_fresh;    /* [bucket] the slab (page + 1) whose pieces from
+                             kb_fresh_next on are fresh; 0 none */
+    uint32_t kb_fresh_next; /* [bucket] its first fresh piece */
+    uint64_t kb_slabs KMEM_ALIGN64; /* [bucket] slabs held */
     uint64_t kb_free;     /* [bucket] pieces on slab free lists */
     uint64_t kb_empty;    /* [bucket; read relaxed] slabs whose pieces are all free */
     uint64_t kb_empty_low; /* [bucket] fewest empty slabs since the last reclaim
@@ -76,17 +94,24 @@ static inline void kmem_bucket_unlock(unsigned b)
 /*
  * Take up to n pieces of bucket b into out[], carving a new slab if none
  * is free; each still carries the free key. Returns how many were taken;
- * 0 when the arena is exhausted. _locked: the caller holds the bucket lock.
+ * 0 when the arena is exhausted. The caller holds the bucket lock (a
+ * thread cache's refill).
  */
-uint32_t kmem_bucket_take(unsigned b, uint32_t n, void **out);
 uint32_t kmem_bucket_take_locked(unsigned b, uint32_t n, void **out);
 
 /* Return n pieces of bucket b, each carrying the free key. Returns how
  * many went back onto their slabs (past the transfer cache), which may
- * leave memory idle for the reclaimer. _locked: the caller holds the
- * bucket lock. */
-uint32_t kmem_bucket_give(unsigned b, void *const *pieces, uint32_t n);
+ * leave memory idle for the reclaimer. The caller holds the bucket lock. */
 uint32_t kmem_bucket_give_locked(unsigned b, void *const *pieces, uint32_t n);
+
+/* One piece, taking the lock (a build without thread caches, where every
+ * small request and free comes here). take returns NULL when the arena
+ * is exhausted. give returns what it did with the piece: */
+#define KMEM_GIVE_XFER  0 /* into the transfer cache */
+#define KMEM_GIVE_SLAB  1 /* onto its slab (the transfer cache was full) */
+#define KMEM_GIVE_FRESH 2 /* nothing: the piece is fresh, never handed out */
+void *kmem_bucket_take_one(unsigned b);
+int kmem_bucket_give_one(unsigned b, void *piece);
 
 /* Release every slab whose pieces are all free (after emptying the
  * transfer caches onto their slabs). */
@@ -106,6 +131,22 @@ struct kmem_piece_place {
     bool pp_exact;     /* the address is the start of that piece */
 };
 struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t addr);
+
+/* Whether addr, in page `page` of a slab of bucket b, is the start of one
+ * of its pieces: pp_exact of kmem_piece_locate without its division (the
+ * fast path's multiply, offset * magic mod 2^32 < magic, exact for every
+ * offset within a slab). The bucket's own copy of the magic: the fast
+ * path's table may be another object in a program that links the shared
+ * library and copies its data (a copy relocation). */
+static inline bool kmem_piece_starts(unsigned b, uint32_t page, uintptr_t addr)
+{
+    const struct kmem_page *d = kmem_page_of(page);
+    if (kmem_kind_is_slab_tail(d->ku_kind))
+        page -= d->ku_word;
+    const struct kmem_class *c = &kmem_classes[b];
+    uint32_t off = (uint32_t)(addr - (uintptr_t)kmem_page_addr(page));
+    return off * c->kc_magic < c->kc_magic && off < c->kc_pieces * c->kc_size;
+}
 
 /* Around fork(): every bucket lock (see kmem_lock_fork). */
 void kmem_buckets_fork(enum kmem_fork_phase phase);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * check.c — kmem_buckets_check: each bucket's partial list, its slabs'
- * free lists and its transfer cache against the bucket's counts (the
- * invariants in bucket.h).
+ * free lists, its fresh pieces and its transfer cache against the
+ * bucket's counts (the invariants in bucket.h).
  */
 #include "core/arena/arena.h"
 #include "core/base/diag.h"
@@ -27,6 +27,9 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
         struct kmem_class *c = &kmem_classes[b];
         kmem_lock_acquire(&kb->kb_lock);
         uint64_t free = 0, empty = 0, listed = 0;
+        bool fresh_listed = false;
+        if (kb->kb_fresh != 0 && kb->kb_fresh_next >= c->kc_pieces)
+            bad += check_fail("bucket: slab with fresh pieces has none", b, kb->kb_fresh_next);
         for (uint32_t link = kb->kb_partial; link != 0 && bad < 10;) {
             uint32_t slab = link - 1;
             struct kmem_page *d = kmem_page_of(slab);
@@ -34,14 +37,26 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
                 bad += check_fail("bucket: bad slab on the partial list", b, slab);
                 break;
             }
-            /* Walk the slab's free list: indices in range, keys intact, no
-             * piece twice. */
+            /* Walk the slab's free list (its free pieces but the fresh
+             * ones): indices in range and below the fresh ones, keys
+             * intact, no piece twice. */
+            uint32_t fresh = 0, cut = c->kc_pieces;
+            if (link == kb->kb_fresh) {
+                fresh_listed = true;
+                cut = kb->kb_fresh_next;
+                fresh = c->kc_pieces - cut;
+                if (fresh > d->ku_nfree) {
+                    bad += check_fail("bucket: more fresh pieces than free ones", fresh,
+                                      d->ku_nfree);
+                    break;
+                }
+            }
             uint64_t seen[KMEM_SLAB_MAXPIECES / 64] = { 0 };
             uint32_t idx = d->ku_freehead;
             char *base = slab_base(slab);
-            for (uint32_t i = 0; i < d->ku_nfree; i++) {
+            for (uint32_t i = 0; i < d->ku_nfree - fresh; i++) {
                 uintptr_t *w = (uintptr_t *)(base + (size_t)idx * c->kc_size);
-                if (idx >= c->kc_pieces || (seen[idx / 64] >> (idx % 64) & 1) ||
+                if (idx >= cut || (seen[idx / 64] >> (idx % 64) & 1) ||
                     w[1] != kmem_piece_key(w)) {
                     bad += check_fail("bucket: slab free list damaged", b, slab);
                     break;
@@ -58,6 +73,9 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
                 break;
             }
         }
+        if (kb->kb_fresh != 0 && !fresh_listed && bad == 0)
+            bad += check_fail("bucket: slab with fresh pieces is not on the partial list", b,
+                              kb->kb_fresh - 1);
         if (free != kb->kb_free)
             bad += check_fail("bucket: free pieces disagree with the slabs", free, kb->kb_free);
         if (empty != kb->kb_empty)

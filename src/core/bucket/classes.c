@@ -56,7 +56,8 @@ void kmem_buckets_init(uint32_t tcache_bytes)
         /* ceil(2^32 / size): offset * magic (mod 2^32) < magic exactly when
          * size divides the offset, for offsets within a slab (checked for
          * every bucket and offset by tests/unit/test_geometry.c). */
-        fp->fp_magic[b] = (uint32_t)((((uint64_t)1 << 32) + c->kc_size - 1) / c->kc_size);
+        c->kc_magic = (uint32_t)((((uint64_t)1 << 32) + c->kc_size - 1) / c->kc_size);
+        fp->fp_magic[b] = c->kc_magic;
     }
     for (unsigned i = 0; i <= 1024 / 16; i++)
         KMEM_RELAXED_STORE(fp->fp_bucket_of[i], (uint8_t)kmem_bucket_index(i * 16));

@@ -157,6 +157,18 @@ void kmem_type_sample_soon(struct kmem_type *type)
     kmem_type_sample(type);
 }
 
+/* The shared counters of a type grew: raise its high-water mark. Without
+ * thread caches they are the whole figure, so the mark is exact and costs
+ * neither a clock nor a walk of the caches; with caches, the sum over
+ * every cache is sampled at most about once a millisecond. */
+static void grown(struct kmem_type *type)
+{
+    if (!KMEM_THREAD_CACHE)
+        sample_max(type, at_least_0((int64_t)LOAD(type->ks_held)));
+    else
+        kmem_type_sample_soon(type);
+}
+
 static void wake_waiters(struct kmem_type *type)
 {
     if (LOAD(type->ks_waiters) == 0)
@@ -174,6 +186,7 @@ static void hold(struct kmem_type *type, struct kmem_size size, int sign)
         ADD(type->ks_pieces[size.sz_bucket], (uint64_t)(int64_t)sign);
     else
         ADD(type->ks_large, (uint64_t)(int64_t)sign * size.sz_bytes);
+    ADD(type->ks_held, (uint64_t)(int64_t)sign * size.sz_bytes);
 }
 
 void kmem_type_count_alloc(struct kmem_type *type, struct kmem_size size, size_t requested)
@@ -182,7 +195,7 @@ void kmem_type_count_alloc(struct kmem_type *type, struct kmem_size size, size_t
     ADD(type->ks_alloc_bytes, size.sz_bytes);
     ADD(type->ks_req_bytes, requested);
     hold(type, size, +1);
-    kmem_type_sample_soon(type);
+    grown(type);
 }
 
 void kmem_type_count_free(struct kmem_type *type, struct kmem_size size)
@@ -197,18 +210,18 @@ void kmem_type_count_resize(struct kmem_type *type, size_t old_bytes, size_t new
     if (new_bytes > old_bytes) {
         ADD(type->ks_alloc_bytes, new_bytes - old_bytes);
         ADD(type->ks_large, new_bytes - old_bytes);
-        kmem_type_sample_soon(type);
+        ADD(type->ks_held, new_bytes - old_bytes);
+        grown(type);
     } else if (new_bytes < old_bytes) {
         SUB(type->ks_large, old_bytes - new_bytes);
+        SUB(type->ks_held, old_bytes - new_bytes);
         wake_waiters(type);
     }
 }
 
-int kmem_type_admit(struct kmem_type *type, struct kmem_size size, size_t requested,
-                    bool is_alloc, int flags, const char *who)
+int kmem_type_admit_limited(struct kmem_type *type, struct kmem_size size, size_t requested,
+                            bool is_alloc, int flags, const char *who)
 {
-    if (!kmem_type_limited(type))
-        return KMEM_ADMIT_FREE;
     bool blocked = false;
     size_t rounded = size.sz_bytes;
     kmem_lock_acquire(&types_lock);

@@ -64,8 +64,15 @@ void kmem_type_count_resize(struct kmem_type *type, size_t old_bytes, size_t new
 /* In flags: a refusal is not counted in ks_limblocks (the caller will ask
  * again in a way that counts). */
 #define KMEM_ADMIT_QUIET   0x100
-int kmem_type_admit(struct kmem_type *type, struct kmem_size size, size_t requested,
-                    bool is_alloc, int flags, const char *who);
+int kmem_type_admit_limited(struct kmem_type *type, struct kmem_size size, size_t requested,
+                            bool is_alloc, int flags, const char *who);
+static inline int kmem_type_admit(struct kmem_type *type, struct kmem_size size,
+                                  size_t requested, bool is_alloc, int flags, const char *who)
+{
+    if (!kmem_type_limited(type))
+        return KMEM_ADMIT_FREE;
+    return kmem_type_admit_limited(type, size, requested, is_alloc, flags, who);
+}
 
 /* Undo an admission whose memory could not be had. */
 void kmem_type_unadmit(struct kmem_type *type, struct kmem_size size, bool is_alloc);

@@ -43,7 +43,7 @@ KMEM_API void *kmem_malloc(size_t size, struct kmem_type *type, int flags)
         return malloc_slow(size, type, flags);
     if (kmem_cache_alloc(size, type, &p))
         return p;
-    return malloc_slow(size, type, flags);
+    return kmem_alloc_slow(size, type, flags, "kmem_malloc"); /* arguments checked above */
 }
 
 KMEM_API void *kmem_malloc_aligned(size_t size, size_t align, struct kmem_type *type,
