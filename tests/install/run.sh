@@ -101,6 +101,23 @@ else
     bad "pkg-config: examples/example.c" "$scratch/pc.log"
 fi
 
+# A position-independent program on libkmem.so that inlines the macros:
+# its copy of the fast-path data (a copy relocation) and the library's own
+# must agree, or a double free across KMEM_FREE and kmem_free is missed.
+if $cc -std=c11 -Wall -Werror -fPIE -pie tests/install/pie_macros.c -o "$scratch/pie" \
+        $(pkg-config --cflags --libs kmem) >"$scratch/pie.log" 2>&1 &&
+   LD_LIBRARY_PATH="$prefix/lib" "$scratch/pie" ok >>"$scratch/pie.log" 2>&1; then
+    LD_LIBRARY_PATH="$prefix/lib" "$scratch/pie" double >>"$scratch/pie.log" 2>&1
+    rc=$?
+    if [ $rc -ge 128 ] && grep -q "block is already free (double free)" "$scratch/pie.log"; then
+        ok "a PIE program's macros and libkmem.so agree (a double free across them is caught)"
+    else
+        bad "PIE program with the macros on libkmem.so (exit $rc)" "$scratch/pie.log"
+    fi
+else
+    bad "PIE program with the macros on libkmem.so" "$scratch/pie.log"
+fi
+
 needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' '; }
 if have cmake; then
     b=$scratch/cmake

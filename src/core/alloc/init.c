@@ -85,8 +85,20 @@ static int start_locked(const struct kmem_options *options)
     fp->fp_secret = (uintptr_t)(kmem_os_random() | 1);
     fp->fp_pages = kmem_arena.ka_pages;
     fp->fp_base = kmem_arena.ka_base;
-    __atomic_store_n(&fp->fp_size, (uintptr_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT,
-                     __ATOMIC_RELEASE);
+    /* A program that inlines the macros may hold a copy of the fast-path
+     * data (a copy relocation): then the exported symbol is the program's
+     * copy and the library's own code reads its hidden alias, another
+     * object. Both must say the same; fp_size, which says the arena is
+     * there, goes last into each. */
+    struct kmem_fastpath *own = &kmem_fastpath_local;
+    if (own != fp) {
+        uintptr_t size_before = own->fp_size;
+        *own = *fp;
+        own->fp_size = size_before;
+    }
+    uintptr_t size = (uintptr_t)kmem_arena.ka_npages << KMEM_PAGE_SHIFT;
+    __atomic_store_n(&own->fp_size, size, __ATOMIC_RELEASE);
+    __atomic_store_n(&fp->fp_size, size, __ATOMIC_RELEASE);
     __atomic_store_n(&kmem_started, 1, __ATOMIC_RELEASE);
     return KMEM_OK;
 }
