@@ -206,6 +206,8 @@ struct kmem_fastpath {
                                                slab's first page, 0 for others */
     uint8_t fp_bucket_of[1024 / 16 + 1];    /* bucket of sizes up to 1 KiB, by
                                                (size + 15) / 16 */
+    uint16_t fp_end[KMEM_NBUCKETS + 1];     /* by bucket: the offset in a slab where
+                                               its pieces end (pieces * size) */
 };
 
 extern KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
@@ -335,6 +337,9 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
         if (in_slab * magic >= magic)
             return 0;
     }
+    /* Not the piece that would start in the slab's unused tail. */
+    if (in_slab >= fp->fp_end[index])
+        return 0;
     uintptr_t key = kmem_piece_key(ptr);
     if (((const uintptr_t *)ptr)[1] == key)
         return 0; /* already free */

@@ -36,6 +36,9 @@ static struct {
     void *large;     /* 20000 bytes: 5 pages */
     void *large2;    /* 40000 bytes: 10 pages */
     void *unused;    /* an arena page beyond anything ever used */
+    void *p48;       /* a 48-byte piece */
+    void *phantom;   /* in its slab's unused tail, at a multiple of 48:
+                        where an 86th piece would start, if it fitted */
     void *libc;      /* from the C library's malloc */
     void *stack;     /* a local of main */
     size_t arena;    /* bytes reserved */
@@ -168,6 +171,25 @@ static void child_after_macro_free(enum op op, const void *arg)
         do_op(op, p);
 }
 
+/* Through the macro's own check (the fast path): a free of a real piece
+ * first, so that the bin takes pushes (the first free after a refill goes
+ * to the slow path), then the operation. */
+static void child_after_macro_free_of_phantom(enum op op, const void *arg)
+{
+    void *p = (void *)(uintptr_t)arg;
+    void *q = kmem_malloc(48, M_BAD, KM_WAITOK);
+    KMEM_FREE(q, M_BAD);
+    if (op == OP_FREE) {
+        KMEM_FREE(p, M_BAD);
+        /* Handed out again, the phantom would overlap the next page. */
+        void *r;
+        KMEM_MALLOC(r, void *, 48, M_BAD, KM_WAITOK);
+        fprintf(stderr, "the free was taken; malloc then gave %p\n", r);
+        _exit(1);
+    }
+    do_op(op, p);
+}
+
 /* Free, then push the piece out of the thread's cache to its bucket. */
 static void child_after_free_flush(enum op op, const void *arg)
 {
@@ -227,6 +249,9 @@ static void test_bad_pointers(void)
         pointer_case("large block after free + trim", child_after_free_trim, op, g.large2,
                      in_free);
         pointer_case("arena page never used", child_op, op, g.unused, in_free);
+        if (g.phantom != NULL)
+            pointer_case("48-byte slab's unused tail", child_after_macro_free_of_phantom, op,
+                         g.phantom, not_start);
     }
 }
 
@@ -458,6 +483,13 @@ int main(void)
     g.small2 = kmem_malloc(100, M_BAD, KM_WAITOK);
     g.piece8k = kmem_malloc(8192, M_BAD, KM_WAITOK);
     g.piece2k = kmem_malloc(2000, M_BAD, KM_WAITOK);
+#if KMEM_CLASSES_PER_DOUBLING == 4
+    {
+        /* One page holds 85 pieces of 48 bytes and 16 bytes unused. */
+        g.p48 = kmem_malloc(48, M_BAD, KM_WAITOK);
+        g.phantom = (char *)((uintptr_t)g.p48 & ~(uintptr_t)4095) + 85 * 48;
+    }
+#endif
     g.large = kmem_malloc(20000, M_BAD, KM_WAITOK);
     g.large2 = kmem_malloc(40000, M_BAD, KM_WAITOK);
     REQUIRE(g.small && g.small2 && g.piece8k && g.piece2k && g.large && g.large2,
@@ -500,6 +532,7 @@ int main(void)
 
     for (int i = 0; i < 6; i++)
         kmem_free(blocks[i], M_BAD);
+    kmem_free(g.p48, M_BAD);
     free(g.libc);
     kmem_type_stats(M_BAD, &after);
     CHECK_EQ(after.inuse, 0);
