@@ -30,7 +30,7 @@ BUILD    := $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEO
 REL      := build/release
 
 # Tests that use threads: run again under ThreadSanitizer.
-THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
+THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons test_record_swap
 
 .PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install test-export \
         test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall \

@@ -155,7 +155,15 @@ $(O)/tests/export/%: tests/export/%.c src/front/kmemstat/record.c $(wildcard tes
 
 $(O)/tests/%: tests/%.c $(wildcard tests/*.h tests/*/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(APPFLAGS) $(if $(filter tests/internal/%,$<),$(SRCINC)) $< -o $@ $(STATIC) -lpthread
+	$(CC) $(APPFLAGS) $(if $(filter tests/internal/%,$<),$(SRCINC)) $< $(TEST_EXTRA) -o $@ $(STATIC) -lpthread
+
+# kmemstat's reader and printers are not in the library: their tests
+# (tests/internal/test_record*.c) are compiled together with them (the
+# report and text code they print with come from the library).
+READER_SRC   := src/front/kmemstat/record.c src/front/kmemstat/show.c
+READER_TESTS := $(filter $(O)/tests/internal/test_record%,$(TEST_BIN))
+$(READER_TESTS): TEST_EXTRA := $(READER_SRC)
+$(READER_TESTS): $(READER_SRC)
 
 $(O)/bench/%: bench/%.c $(wildcard bench/*.h) $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
