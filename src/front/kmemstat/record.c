@@ -268,6 +268,14 @@ int record_read(const char *path, long pid, struct record *out, char *why, size_
                       (unsigned long long)h.eh_length);
             break;
         }
+        /* No copy bigger than the file (a short file saying 64 MiB). */
+        struct stat now;
+        if (fstat(fd, &now) != 0 || (uint64_t)now.st_size < h.eh_length) {
+            bad = say(why, cap, "truncated: shorter than the %llu bytes it says",
+                      (unsigned long long)h.eh_length);
+            pause_ms(1);
+            continue; /* it may be growing */
+        }
         unsigned char *copy = realloc(data, (size_t)h.eh_length);
         if (copy == NULL) {
             bad = say(why, cap, "out of memory for a copy of %llu bytes",
