@@ -25,7 +25,7 @@
 #
 # A crash, a sanitizer's report, a leak, or malformed output (the fuzzer
 # checks what it prints): the input is saved as build/fuzz/artifacts/
-# NAME-crash-*, the end of the log shown, exit 1. Logs: build/fuzz/NAME.log.
+# NAME-crash-*, the end of the log shown, exit 1. Logs: build/fuzz/NAME-MODE.log.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 mode=$1
@@ -72,7 +72,7 @@ for src in tests/fuzz/fuzz_*.c; do
     name=${name%.c}
     bin=$build/fuzz/fuzz_$name
     seeds=tests/fuzz/corpus/$name
-    log=$out/$name.log
+    log=$out/$name-$mode.log
     nseeds=$(find "$seeds" -type f | wc -l)
     common="-max_len=16384 -timeout=10 -print_final_stats=1 -artifact_prefix=$out/artifacts/$name-"
     start=$(date +%s)
@@ -100,8 +100,8 @@ for src in tests/fuzz/fuzz_*.c; do
     took=$(($(date +%s) - start))
     # The last status line: "#N DONE cov: C ft: F corp: ..." (or the last
     # one printed before a crash).
-    last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
-    execs=$(grep -E '^stat::number_of_executed_units:' "$log" | awk '{ print $2 }')
+    last=$(grep -aE '^#[0-9]+' "$log" | tail -n 1)
+    execs=$(grep -aE '^stat::number_of_executed_units:' "$log" | awk '{ print $2 }')
     cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
     if [ "$rc" -eq 0 ]; then
@@ -111,7 +111,7 @@ for src in tests/fuzz/fuzz_*.c; do
         status=1
         printf '  FAIL  fuzz_%s (exit %s after %s s; the input: %s; end of %s below)\n' \
             "$name" "$rc" "$took" "$(ls -t "$out/artifacts/$name-"* 2>/dev/null | head -n 1)" "$log"
-        grep -v '^#[0-9]' "$log" | tail -n 30 | sed 's/^/        /'
+        grep -av '^#[0-9]' "$log" | tail -n 30 | sed 's/^/        /'
     fi
 done
 exit $status
