@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * records.h — statistics records in the layout of <kmem_export.h>, built
  * by hand for the tests of kmemstat's reader (tests/internal/test_record*.c)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_record.c — libFuzzer harness for kmemstat's reader and printers:
  * each input is taken as a record buffer (the bytes a reader copied from

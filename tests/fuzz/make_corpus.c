@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * make_corpus.c — writes the seed corpus of fuzz_record into a folder
  * (make fuzz-corpus: tests/fuzz/corpus/record/): records built by hand

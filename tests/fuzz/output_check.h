@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * output_check.h — is what kmemstat printed well-formed? For the fuzzer
  * (tests/fuzz/fuzz_record.c) and the reader's test (tests/internal/

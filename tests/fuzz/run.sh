@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/fuzz/run.sh — the fuzzers, tests/fuzz/fuzz_NAME.c (libFuzzer), each
 # with its seed corpus tests/fuzz/corpus/NAME/. The top Makefile calls it:
 #

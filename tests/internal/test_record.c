@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_record.c — kmemstat's reader (src/front/kmemstat/record.c, compiled
  * into this test by mk/build.mk) on hostile records. A valid record built

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_record_swap.c — record_read (src/front/kmemstat/record.c, compiled
  * into this test) while another thread keeps changing the file under it:
@@ -226,7 +227,7 @@ int main(void)
             CHECK(r.rc_data == NULL, "read %ld: refused but holds a copy", i);
             tally(why);
         }
-        CHECK(took < 2.0, "read %ld took %.2f s (%s)", i, took, rc == 0 ? "read" : why);
+        CHECK(took < 5.0, "read %ld took %.2f s (%s)", i, took, rc == 0 ? "read" : why);
     }
     atomic_store(&stop, true);
     pthread_join(w, NULL);
