@@ -11,7 +11,7 @@
  * attempts). Both outcomes must occur, or the test proved nothing.
  *
  *   KMEM_TEST_SEED   the writer's choices (printed)
- *   KMEM_TEST_OPS    how many reads (default 20000)
+ *   KMEM_TEST_OPS    how many reads (default 10000)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -188,7 +188,7 @@ static void tally(const char *why)
 int main(void)
 {
     seed = test_seed(1);
-    long ops = test_env_long("KMEM_TEST_OPS", 20000);
+    long ops = test_env_long("KMEM_TEST_OPS", 10000);
     char dir[] = "/tmp/kmem-test-swap-XXXXXX";
     REQUIRE(mkdtemp(dir) != NULL, "mkdtemp");
     snprintf(path, sizeof path, "%s/%d.kmem", dir, PID);
