@@ -14,6 +14,7 @@
 #                suite; baremetal-deps installs the cross compiler and qemu
 #   make bench-bounds  instructions per call, worst and mean, counted by
 #                qemu (-icount) on that machine
+#   make fuzz    run each fuzzer (tests/fuzz/) for FUZZ_SECONDS (600)
 #
 # Variants are built by mk/build.mk into build/<variant>:
 #   release       the library as installed, its tests and benchmarks
@@ -37,11 +38,12 @@ BUILD    := $(MAKE) --no-print-directory -f mk/build.mk -j$(JOBS) GEOMETRY=$(GEO
 REL      := build/release
 
 # Tests that use threads: run again under ThreadSanitizer.
-THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons
+THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons test_record_swap
 
 .PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install test-export \
-        test-deps test-dropin test-pow2 test-bench bench bench-deps bench-readme install uninstall \
-        install-list deb clean test-freestanding32 baremetal baremetal-deps baremetal-build bench-bounds
+        test-deps test-dropin test-pow2 test-bench test-fuzz fuzz fuzz-corpus bench bench-deps \
+        bench-readme install uninstall install-list deb clean test-freestanding32 baremetal \
+        baremetal-deps baremetal-build bench-bounds
 
 all: lib
 
@@ -52,7 +54,7 @@ lib:
 # ---- tests --------------------------------------------------------------------
 
 test: test-layers test-release test-pow2 test-freestanding test-freestanding32 baremetal test-install \
-      test-deps test-dropin test-export test-bench test-asan test-tsan
+      test-deps test-dropin test-export test-bench test-asan test-tsan test-fuzz
 	@echo "make test: all passed"
 
 # No source includes a header of a layer above its own, and no modules
@@ -203,7 +205,7 @@ test-asan:
 # (tests/export/run.sh; its interactive view is driven in tmux).
 test-export:
 	@mk/debian-packages.sh "make test" tmux=tmux || true
-	$(BUILD) O=$(REL) lib tests
+	$(BUILD) O=$(REL) lib tests dropin
 	tests/export/run.sh $(REL)
 
 test-tsan:
@@ -215,6 +217,29 @@ test-tsan:
 	    build/tsan/tests/export/consistency threads >build/tsan/export-consistency.log 2>&1 || \
 	    { tail -n 40 build/tsan/export-consistency.log; exit 1; }
 	@echo "  ok    export/consistency threads under ThreadSanitizer"
+
+# The fuzzers (tests/fuzz/fuzz_*.c: libFuzzer, clang, ASan and UBSan;
+# tests/fuzz/run.sh says how each run goes). make test runs each over its
+# seed corpus and FUZZ_RUNS inputs (a few seconds, nothing written into the
+# repository); make fuzz runs each for FUZZ_SECONDS, keeping what it finds
+# in build/fuzz/corpus/. Without a clang that links libFuzzer (installed
+# with apt as root when missing), make test says so and skips them; make
+# fuzz fails. make fuzz-corpus writes the seeds again
+# (tests/fuzz/make_corpus.c; inputs added by hand are left alone).
+FUZZ_SECONDS ?= 600
+FUZZ_RUNS    ?= 20000
+test-fuzz:
+	@if tests/fuzz/run.sh ready "make test"; then \
+	    $(BUILD) O=$(REL) fuzzers && FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh short $(REL); fi
+
+fuzz:
+	@tests/fuzz/run.sh ready "make fuzz"
+	$(BUILD) O=$(REL) fuzzers
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh long $(REL)
+
+fuzz-corpus:
+	$(BUILD) O=$(REL) $(REL)/fuzz/make_corpus
+	mkdir -p tests/fuzz/corpus/record && $(REL)/fuzz/make_corpus tests/fuzz/corpus/record
 
 # What is installed, and how (tests/install/run.sh): the shared library's
 # names and exports, the manual pages, an install into a scratch prefix

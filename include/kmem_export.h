@@ -30,7 +30,10 @@
  *
  * A reader must check what it reads: eh_magic, eh_version (a reader for
  * one version refuses another), the sizes and offsets below against the
- * file's length, and that every string ends with a NUL within its field.
+ * file's length (in 64-bit arithmetic: offset + count * size overflows 32
+ * bits), that the offsets are multiples of 8 (the parts are arrays of
+ * 8-byte fields), and that every string ends with a NUL within its field
+ * (the writer cuts a long name at a byte, maybe inside a UTF-8 character).
  * All integers are in the writer's byte order (the reader runs on the
  * same machine).
  */
@@ -110,9 +113,9 @@ struct kmem_export_header {
     uint32_t eh_classes_per_doubling; /* 1: 1988 powers of two; 4 */
     uint32_t eh_nbuckets;
     uint32_t eh_ntypes;
-    uint32_t eh_bucket_offset;
+    uint32_t eh_bucket_offset;  /* a multiple of 8, past the header */
     uint32_t eh_bucket_size;    /* sizeof(struct kmem_export_bucket) */
-    uint32_t eh_type_offset;
+    uint32_t eh_type_offset;    /* a multiple of 8, past the buckets */
     uint32_t eh_type_size;      /* sizeof(struct kmem_export_type) */
     char eh_command[KMEM_EXPORT_COMMAND_LEN]; /* arguments joined by spaces */
     struct kmem_export_arena eh_arena;

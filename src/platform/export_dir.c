@@ -97,7 +97,9 @@ enum kmem_export_owner kmem_export_owner_of(const char *path, long pid)
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
         return KMEM_EXPORT_GONE;
     struct kmem_export_header h;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO of that name would block open() until someone
+     * wrote into it (regular files ignore the flag). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return KMEM_EXPORT_UNKNOWN;
     ssize_t n = pread(fd, &h, sizeof h, 0);

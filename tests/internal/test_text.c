@@ -88,6 +88,11 @@ int main(void)
     kmem_text_kbytes(&t, 2048, 5);
     kmem_text_kbytes(&t, (uint64_t)3 << 20, 5);
     expect(&t, &s, "   0K   1K   2K3072K", "kbytes (vmstat -m's units)");
+    t = start(&s, buf, sizeof buf);
+    kmem_text_kbytes(&t, UINT64_MAX, 0); /* 2^44 MiB, rounded up: not "0K" */
+    kmem_text_kbytes(&t, (uint64_t)100000 << 10, 9);
+    kmem_text_kbytes(&t, (uint64_t)99999 << 10, 9);
+    expect(&t, &s, "17592186044416M      98M   99999K", "kbytes near 2^64 and at the change of unit");
 
     t = start(&s, buf, sizeof buf);
     /* Quotes and backslashes escaped, control characters as \u00XX. */

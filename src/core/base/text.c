@@ -137,10 +137,11 @@ void kmem_text_json_str(struct kmem_text *t, const char *s)
 void kmem_text_kbytes(struct kmem_text *t, uint64_t bytes, int width)
 {
     char buf[32];
-    uint64_t k = (bytes + 1023) / 1024;
+    /* Rounded up, without the wrap of (bytes + 1023) / 1024 near 2^64. */
+    uint64_t k = bytes / 1024 + (bytes % 1024 != 0);
     char unit = 'K';
     if (k >= 100000) {
-        k = (k + 1023) / 1024;
+        k = k / 1024 + (k % 1024 != 0);
         unit = 'M';
     }
     char *s = format_u64(buf + sizeof buf - 1, k);

@@ -138,8 +138,12 @@ static void utilization_of(const struct kmem_export_arena *a, struct utilization
     u->request_ratio = kmem_report_ratio(a->ea_requested, a->ea_rounded);
     /* Pieces carry no header, so the size each live block was asked for is
      * not kept; the paper's requested/required is estimated from the live
-     * rounded bytes and the requested/rounded ratio of all requests. */
-    u->estimate_ratio = u->inuse_ratio * u->request_ratio / 10000;
+     * rounded bytes and the requested/rounded ratio of all requests.
+     * Each ratio is at most 1 in a program's own figures, but a record
+     * read from outside may say anything: saturate rather than wrap. */
+    u->estimate_ratio = u->request_ratio != 0 && u->inuse_ratio > UINT64_MAX / u->request_ratio
+                            ? UINT64_MAX / 10000
+                            : u->inuse_ratio * u->request_ratio / 10000;
 }
 
 static void utilization_text(struct kmem_text *t, const struct kmem_export_arena *a)

@@ -32,9 +32,66 @@ static const char *say(char *why, size_t cap, const char *fmt, ...)
     return why;
 }
 
+/* v in decimal (a sum of 64-bit figures may not fit in 64 bits). */
+static const char *decimal(unsigned __int128 v, char buf[48])
+{
+    char *p = buf + 47;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v != 0);
+    return p;
+}
+
 static bool terminated(const char *s, size_t cap)
 {
     return memchr(s, '\0', cap) != NULL;
+}
+
+/* The length of the UTF-8 character at s (n bytes before the NUL), 0 if
+ * it is not one: shortest form, no surrogate, at most U+10FFFF. */
+static size_t utf8_length(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t v;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2, v = s[0] & 0x1fu;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3, v = s[0] & 0x0fu;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4, v = s[0] & 0x07u;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = v << 6 | (s[i] & 0x3fu);
+    }
+    static const uint32_t least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+    if (v < least[len] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Make a NUL-terminated field safe to print in a terminal, JSON or
+ * Prometheus: each control character, and each byte that is not part of
+ * a valid UTF-8 character (a name the writer cut in the middle of one),
+ * becomes '?'. */
+static void printable(char *field)
+{
+    unsigned char *s = (unsigned char *)field;
+    size_t n = strlen(field);
+    for (size_t i = 0; i < n;) {
+        size_t len = s[i] >= 0x80 ? utf8_length(s + i, n - i) : 1;
+        if (len == 0 || s[i] < 0x20 || s[i] == 0x7f) {
+            s[i] = '?';
+            len = 1;
+        }
+        i += len;
+    }
 }
 
 const char *record_check(const void *buf, size_t len, char *why, size_t cap)
@@ -67,6 +124,10 @@ const char *record_check(const void *buf, size_t len, char *why, size_t cap)
         return say(why, cap, "its parts lie outside it (buckets at %u, types at %u, "
                    "%u types, %llu bytes)", h->eh_bucket_offset, h->eh_type_offset,
                    h->eh_ntypes, (unsigned long long)h->eh_length);
+    /* The parts are read in place, as arrays of 8-byte fields. */
+    if (h->eh_bucket_offset % 8 != 0 || h->eh_type_offset % 8 != 0)
+        return say(why, cap, "its parts are not aligned (buckets at %u, types at %u)",
+                   h->eh_bucket_offset, h->eh_type_offset);
     if (h->eh_classes_per_doubling != 1 && h->eh_classes_per_doubling != 4)
         return say(why, cap, "unknown bucket geometry (%u classes per doubling)",
                    h->eh_classes_per_doubling);
@@ -91,29 +152,47 @@ const char *record_check(const void *buf, size_t len, char *why, size_t cap)
         if (!terminated(t[i].et_name, sizeof t[i].et_name) ||
             !terminated(t[i].et_description, sizeof t[i].et_description))
             return say(why, cap, "type %u's name or description has no end", i + 1);
-        if (t[i].et_inuse > t[i].et_calls)
-            return say(why, cap, "type \"%s\": %llu in use of %llu allocations", t[i].et_name,
-                       (unsigned long long)t[i].et_inuse, (unsigned long long)t[i].et_calls);
+        if (t[i].et_inuse > t[i].et_calls) {
+            char name[sizeof t[i].et_name];
+            memcpy(name, t[i].et_name, sizeof name);
+            printable(name);
+            return say(why, cap, "type %u (\"%s\"): %llu in use of %llu allocations", i + 1,
+                       name, (unsigned long long)t[i].et_inuse,
+                       (unsigned long long)t[i].et_calls);
+        }
         types += t[i].et_memuse;
     }
+    char num[48];
     if (small != a->ea_small_inuse)
-        return say(why, cap, "does not add up: buckets hold %llu bytes, the arena says %llu",
-                   (unsigned long long)small, (unsigned long long)a->ea_small_inuse);
-    if (types != (unsigned __int128)a->ea_small_inuse + a->ea_large_inuse + a->ea_internal)
-        return say(why, cap, "does not add up: types hold %llu bytes, buckets and pages %llu",
-                   (unsigned long long)types,
-                   (unsigned long long)(a->ea_small_inuse + a->ea_large_inuse + a->ea_internal));
+        return say(why, cap, "does not add up: buckets hold %s bytes, the arena says %llu",
+                   decimal(small, num), (unsigned long long)a->ea_small_inuse);
+    /* The printers add these three up in 64 bits (record_inuse). */
+    unsigned __int128 inuse = (unsigned __int128)a->ea_small_inuse + a->ea_large_inuse +
+                              a->ea_internal;
+    if (inuse > UINT64_MAX)
+        return say(why, cap, "out of range: pieces, large blocks and kmem's own pages "
+                   "hold more than 2^64 bytes");
+    if (types != inuse)
+        return say(why, cap, "does not add up: types hold %s bytes, buckets and pages %llu",
+                   decimal(types, num), (unsigned long long)inuse);
     return NULL;
 }
 
 void record_adopt(struct record *out, unsigned char *data, size_t len, long pid)
 {
+    struct kmem_export_header *h = (void *)data;
+    struct kmem_export_type *t = (void *)(data + h->eh_type_offset);
+    printable(h->eh_command);
+    for (uint32_t i = 0; i < h->eh_ntypes; i++) {
+        printable(t[i].et_name);
+        printable(t[i].et_description);
+    }
     out->rc_pid = pid;
     out->rc_data = data;
     out->rc_len = len;
-    out->rc_header = (const void *)data;
-    out->rc_buckets = (const void *)(data + out->rc_header->eh_bucket_offset);
-    out->rc_types = (const void *)(data + out->rc_header->eh_type_offset);
+    out->rc_header = h;
+    out->rc_buckets = (const void *)(data + h->eh_bucket_offset);
+    out->rc_types = t;
 }
 
 static bool read_all(int fd, void *buf, size_t len, off_t at)
@@ -141,7 +220,9 @@ static void pause_ms(long ms)
 int record_read(const char *path, long pid, struct record *out, char *why, size_t cap)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in the record's place would block open() until
+     * someone wrote into it (regular files ignore the flag). */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         say(why, cap, "cannot be opened: %s", strerror(errno));
         return -1;
@@ -186,6 +267,14 @@ int record_read(const char *path, long pid, struct record *out, char *why, size_
             bad = say(why, cap, "says it is %llu bytes long: out of range",
                       (unsigned long long)h.eh_length);
             break;
+        }
+        /* No copy bigger than the file (a short file saying 64 MiB). */
+        struct stat now;
+        if (fstat(fd, &now) != 0 || (uint64_t)now.st_size < h.eh_length) {
+            bad = say(why, cap, "truncated: shorter than the %llu bytes it says",
+                      (unsigned long long)h.eh_length);
+            pause_ms(1);
+            continue; /* it may be growing */
         }
         unsigned char *copy = realloc(data, (size_t)h.eh_length);
         if (copy == NULL) {

@@ -31,7 +31,10 @@ const char *record_check(const void *buf, size_t len, char *why, size_t cap);
  * the reason in `why`. */
 int record_read(const char *path, long pid, struct record *out, char *why, size_t cap);
 
-/* Point the record's fields into a checked buffer (which it takes). */
+/* Point the record's fields into a checked buffer (which it takes), and
+ * make its strings safe to print anywhere: in the command line and the
+ * types' names and descriptions, each control character and each byte
+ * that is not part of a valid UTF-8 character becomes '?'. */
 void record_adopt(struct record *out, unsigned char *data, size_t len, long pid);
 
 void record_release(struct record *r);

@@ -159,7 +159,8 @@ int store_each(const char *dir, void (*fn)(const struct record *r, void *arg), v
         pids[n++] = pid;
     }
     closedir(d);
-    qsort(pids, n, sizeof *pids, by_pid);
+    if (n > 1)
+        qsort(pids, n, sizeof *pids, by_pid);
     int seen = 0;
     for (size_t i = 0; i < n; i++) {
         char path[768], why[256];

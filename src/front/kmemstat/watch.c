@@ -127,9 +127,9 @@ static int compare_rows(const void *a, const void *b)
 /* Bytes as K or M, like the tables. */
 static void kbytes(char *buf, size_t cap, unsigned long long bytes)
 {
-    unsigned long long k = (bytes + 1023) / 1024;
+    unsigned long long k = bytes / 1024 + (bytes % 1024 != 0); /* no wrap near 2^64 */
     if (k >= 100000)
-        snprintf(buf, cap, "%lluM", (k + 1023) / 1024);
+        snprintf(buf, cap, "%lluM", k / 1024 + (k % 1024 != 0));
     else
         snprintf(buf, cap, "%lluK", k);
 }
