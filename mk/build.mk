@@ -162,6 +162,14 @@ $(O)/lib/libkmem.so: $(LIB_OBJ) $(LIBC_OBJ) mk/libkmem.map VERSION
 	ln -sf $(SO_FILE) $(@D)/$(SO_NAME)
 	ln -sf $(SO_NAME) $@
 
+# kmemstat: an ordinary program (the C library's malloc), reading other
+# processes' records with the report code the library prints with.
+KMEMSTAT_SRC := $(sort $(wildcard src/front/kmemstat/*.c)) src/core/report/report.c \
+                src/core/base/text.c src/platform/export_dir.c
+$(O)/bin/kmemstat: $(KMEMSTAT_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 $(OPT) $(WARN) $(ARCHFLAGS) $(SANFLAGS) $(INC) $(SRCINC) $(KMEMSTAT_SRC) -o $@ -lm
+
 $(O)/bin/kmem-run: tools/kmem-run
 	@mkdir -p $(@D)
 	cp $< $@ && chmod +x $@
