@@ -78,6 +78,10 @@ bool kmem_os_start_thread(void (*fn)(void *), void *arg)
     return false; /* the host calls kmem_maintain() instead */
 }
 
+void kmem_os_end_if_last_thread(void)
+{
+}
+
 void kmem_os_sleep_ms(uint32_t ms)
 {
     (void)ms;

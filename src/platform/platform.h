@@ -81,6 +81,12 @@ static inline uint32_t kmem_os_thread_id(void)
  * Returns false where there are no threads (freestanding). */
 bool kmem_os_start_thread(void (*fn)(void *), void *arg);
 
+/* Called by that thread at each wake: if it is the only thread of the
+ * process still running (the program's have all ended), end the process
+ * as the end of its last thread would have where there is no such thread
+ * (exit(0) for POSIX threads). Else returns. */
+void kmem_os_end_if_last_thread(void);
+
 /* Sleep for about `ms` milliseconds (the background thread's tick). */
 void kmem_os_sleep_ms(uint32_t ms);
 

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -50,20 +51,29 @@ uint64_t kmem_os_physical_memory(void)
     return (pages > 0 && psize > 0) ? (uint64_t)pages * (uint64_t)psize : 0;
 }
 
-/* Bytes mapped now: the first figure of /proc/self/statm, in pages. Read
- * with plain system calls (no stdio, which would allocate). 0 if it
- * cannot be read. */
-static uint64_t mapped_bytes(void)
+/* Read up to cap - 1 bytes of a small /proc file into buf, ended by a
+ * NUL, with plain system calls (no stdio, which would allocate). Returns
+ * the bytes read, -1 if it cannot be read; errno is left as it was. */
+static ssize_t read_proc(const char *path, char *buf, size_t cap)
 {
     int saved = errno;
-    char buf[128];
     ssize_t n = -1;
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        n = read(fd, buf, sizeof buf - 1);
+        n = read(fd, buf, cap - 1);
         close(fd);
     }
     errno = saved;
+    buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+/* Bytes mapped now: the first figure of /proc/self/statm, in pages. 0 if
+ * it cannot be read. */
+static uint64_t mapped_bytes(void)
+{
+    char buf[128];
+    ssize_t n = read_proc("/proc/self/statm", buf, sizeof buf);
     uint64_t pages = 0;
     for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
         pages = pages * 10 + (uint64_t)(buf[i] - '0');
@@ -146,6 +156,33 @@ bool kmem_os_start_thread(void (*fn)(void *), void *arg)
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return ok;
+}
+
+/* POSIX threads end the process with exit(0) when its last thread ends
+ * (a program whose threads all called pthread_exit), and kmem's thread
+ * must not keep it alive: its parent would wait for it forever. The
+ * kernel's count of threads includes the first one until the last ends,
+ * so with two (kmem's and the first) the first has ended when the
+ * process's state reads Z. */
+void kmem_os_end_if_last_thread(void)
+{
+    char buf[4096];
+    if (read_proc("/proc/self/status", buf, sizeof buf) <= 0)
+        return;
+    const char *at = strstr(buf, "\nThreads:");
+    if (at == NULL)
+        return;
+    unsigned long threads = strtoul(at + 9, NULL, 10);
+    if (threads == 2) {
+        if (read_proc("/proc/self/stat", buf, sizeof buf) <= 0)
+            return;
+        const char *end = strrchr(buf, ')'); /* after the command, which may hold any byte */
+        if (end == NULL || end[1] != ' ' || end[2] != 'Z')
+            return;
+    } else if (threads != 1) {
+        return;
+    }
+    exit(0);
 }
 
 void kmem_os_sleep_ms(uint32_t ms)

@@ -67,6 +67,16 @@ on_kmem "1.5 GiB block, over 4 GiB in total" "$bin/big"
 on_kmem "dlopen'ed zlib allocates; whole usable sizes" "$bin/dlopen_alloc"
 on_kmem "bad frees abort with one line" "$bin/bad_free"
 on_kmem "fork while threads exchange cache batches: no block twice" "$bin/fork_threads" 4
+# Threads that all end with pthread_exit while kmem's thread runs: the
+# process must still end (exit 0, at-exit handlers run), and promptly.
+for bg in auto on; do
+    if timeout 30 env LD_PRELOAD="$lib" KMEM_BACKGROUND=$bg "$bin/last_thread" 1.5 \
+        >"$work/last_thread-$bg.log" 2>&1 && grep -q "^at exit: [1-9]" "$work/last_thread-$bg.log"; then
+        ok "KMEM_BACKGROUND=$bg: the program's last thread ends with pthread_exit, the process ends"
+    else
+        bad "KMEM_BACKGROUND=$bg: the process outlived its last thread (exit $?)" "$work/last_thread-$bg.log"
+    fi
+done
 for how in posix_memalign aligned_alloc memalign valloc; do
     on_kmem "$how as the process's first allocation" "$bin/first_aligned" "$how"
 done

@@ -48,6 +48,7 @@ static void background(void *arg)
         now = kmem_os_now_ns();
         if (next > now)
             kmem_os_sleep_ms((uint32_t)((next - now + 999999u) / 1000000u));
+        kmem_os_end_if_last_thread();
         now = kmem_os_now_ns();
         if (reclaim && now >= next_pass) {
             kmem_reclaim_pass();
