@@ -263,6 +263,41 @@ else
     bad "a short-lived program published"
 fi
 
+# 4b. Programs whose thread caches serve every request after their first
+# milliseconds: no slow path after the first second to start publishing.
+# With threads of its own, one is started for it; alone, it stays alone
+# (a thread of kmem's would cost it the C library's single-threaded
+# shortcuts and unshare(2)) unless KMEM_BACKGROUND=on; kmemstat says so.
+LD_PRELOAD=$lib "$tests/steady" 2 4 >"$work/steady2.log" 2>&1 &
+spid=$!
+if wait_record "$spid" && "$kmemstat" "$spid" >"$work/steady2.txt" 2>&1 &&
+    grep -q "Memory statistics by bucket size" "$work/steady2.txt"; then
+    ok "a program with threads that its caches serve alone publishes all the same"
+else
+    bad "a program with threads served by their caches published nothing" "$work/steady2.txt"
+fi
+wait "$spid" || bad "steady 2 4 failed" "$work/steady2.log"
+LD_PRELOAD=$lib "$tests/steady" 1 2 >"$work/steady1.log" 2>&1 &
+spid=$!
+sleep 1.4
+tasks=$(ls "/proc/$spid/task" 2>/dev/null | wc -l)
+"$kmemstat" "$spid" >"$work/steady1.txt" 2>&1
+rc=$?
+wait "$spid" || bad "steady 1 2 failed" "$work/steady1.log"
+if [ "$tasks" = 1 ] && [ $rc = 1 ] && grep -q "runs on libkmem.so but has published no" "$work/steady1.txt"; then
+    ok "one thread served by its cache alone: still one thread, and kmemstat says why nothing is published"
+else
+    bad "single-threaded steady program: $tasks threads, kmemstat rc $rc" "$work/steady1.txt"
+fi
+KMEM_BACKGROUND=on LD_PRELOAD=$lib "$tests/steady" 1 4 >"$work/steady1on.log" 2>&1 &
+spid=$!
+if wait_record "$spid"; then
+    ok "the same with KMEM_BACKGROUND=on publishes"
+else
+    bad "KMEM_BACKGROUND=on: the steady program published nothing" "$work/steady1on.log"
+fi
+wait "$spid" || bad "steady 1 4 failed" "$work/steady1on.log"
+
 # 5. Clear messages.
 "$kmemstat" 999999999 >"$work/nopid.log" 2>&1
 rc1=$?

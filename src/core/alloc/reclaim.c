@@ -10,6 +10,14 @@
  * starts only once the process holds kmem_settings.st_start_pages of idle
  * memory (KMEM_BACKGROUND=on starts it at once).
  *
+ * The same thread publishes the statistics (export.c). A single-threaded
+ * program gets it from its first slow path after the export delay; a
+ * program with threads of its own has nothing left to lose by one more,
+ * so it gets it when its second thread cache is made (it sleeps out the
+ * delay) -- else a program whose caches serve every request after its
+ * first second would never publish. Started for that, it reclaims only
+ * once the rule above holds: reclaiming == 1.
+ *
  * The layers below never call up here: the allocator pokes the reclaimer
  * after the calls that can leave memory idle return.
  */
@@ -26,7 +34,8 @@
 #define BG_RUNNING 1
 #define BG_NEVER   2 /* not wanted, or the platform has no threads */
 
-static uint32_t bg_state; /* [A] */
+static uint32_t bg_state;   /* [A] */
+static uint32_t reclaiming; /* [A] 1: the thread runs reclaim passes */
 
 /* The thread: a reclaim pass every tick (unless KMEM_BACKGROUND=off,
  * when it runs only to publish), and the statistics record at its own
@@ -34,17 +43,28 @@ static uint32_t bg_state; /* [A] */
 static void background(void *arg)
 {
     (void)arg;
-    bool reclaim = kmem_settings.st_background != KMEM_BACKGROUND_OFF;
     uint64_t tick = (uint64_t)kmem_settings.st_tick_ms * 1000000u;
     uint64_t every = (uint64_t)kmem_settings.st_export_interval_ms * 1000000u;
     uint64_t now = kmem_os_now_ns(), next_pass = now + tick, next_export = now;
     for (;;) {
+        bool reclaim = __atomic_load_n(&reclaiming, __ATOMIC_RELAXED) != 0;
         bool exporting = kmem_export_enabled();
         uint64_t next = reclaim ? next_pass : UINT64_MAX;
         if (exporting && next_export < next)
             next = next_export;
-        if (next == UINT64_MAX)
-            return; /* nothing left to do */
+        if (next == UINT64_MAX) {
+            /* Nothing left to do: stop, so that a later start makes a
+             * new thread -- unless one came meanwhile and found this one
+             * still running (both sides store, then look: one sees the
+             * other). */
+            __atomic_store_n(&bg_state, BG_IDLE, __ATOMIC_SEQ_CST);
+            uint32_t idle = BG_IDLE;
+            if (__atomic_load_n(&reclaiming, __ATOMIC_SEQ_CST) == 0 ||
+                !__atomic_compare_exchange_n(&bg_state, &idle, BG_RUNNING, false,
+                                             __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+                return;
+            continue;
+        }
         now = kmem_os_now_ns();
         if (next > now)
             kmem_os_sleep_ms((uint32_t)((next - now + 999999u) / 1000000u));
@@ -61,11 +81,13 @@ static void background(void *arg)
     }
 }
 
-static void start(void)
+static void start(bool reclaim)
 {
+    if (reclaim)
+        __atomic_store_n(&reclaiming, 1, __ATOMIC_SEQ_CST);
     uint32_t idle = BG_IDLE;
-    if (!__atomic_compare_exchange_n(&bg_state, &idle, BG_RUNNING, false, __ATOMIC_RELAXED,
-                                     __ATOMIC_RELAXED))
+    if (!__atomic_compare_exchange_n(&bg_state, &idle, BG_RUNNING, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_SEQ_CST))
         return;
     if (!kmem_os_start_thread(background, NULL))
         __atomic_store_n(&bg_state, BG_NEVER, __ATOMIC_RELAXED);
@@ -76,22 +98,30 @@ void kmem_reclaim_start(void)
     if (kmem_settings.st_background == KMEM_BACKGROUND_OFF && !kmem_export_enabled())
         __atomic_store_n(&bg_state, BG_NEVER, __ATOMIC_RELAXED);
     else if (kmem_settings.st_background == KMEM_BACKGROUND_ON)
-        start();
+        start(true);
 }
 
 void kmem_reclaim_poke(void)
 {
-    if (__atomic_load_n(&bg_state, __ATOMIC_RELAXED) != BG_IDLE)
+    uint32_t state = __atomic_load_n(&bg_state, __ATOMIC_RELAXED);
+    bool reclaim = __atomic_load_n(&reclaiming, __ATOMIC_RELAXED) != 0;
+    if (state == BG_NEVER || (state == BG_RUNNING && reclaim))
         return;
-    if (kmem_settings.st_background == KMEM_BACKGROUND_AUTO) {
-        uint64_t idle = kmem_arena_dirty_pages() + kmem_buckets_empty_pages();
-        if (idle > kmem_settings.st_start_pages) {
-            start();
-            return;
-        }
-    }
-    if (kmem_export_due())
-        start();
+    /* Idle here with reclaiming set: a fork child, whose thread stayed
+     * behind. Running without it: started to publish. */
+    if (!reclaim && kmem_settings.st_background == KMEM_BACKGROUND_AUTO)
+        reclaim = kmem_arena_dirty_pages() + kmem_buckets_empty_pages() >
+                  kmem_settings.st_start_pages;
+    if (reclaim)
+        start(true);
+    else if (state == BG_IDLE && kmem_export_due())
+        start(false);
+}
+
+void kmem_reclaim_threaded(void)
+{
+    if (__atomic_load_n(&bg_state, __ATOMIC_RELAXED) == BG_IDLE && kmem_export_enabled())
+        start(false);
 }
 
 void kmem_reclaim_pass(void)

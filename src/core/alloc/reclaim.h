@@ -16,11 +16,17 @@
 /* At start: begin the background thread now if so tuned. */
 void kmem_reclaim_start(void);
 
-/* Called on slow paths: starts the background thread when idle memory
- * passes the threshold, or when the statistics are due to be published
- * (export.h). Takes no lock; cheap (until the thread runs, a look at the
- * clock while publishing waits for its delay). */
+/* Called on slow paths: starts the background thread, or its reclaim
+ * passes, when idle memory passes the threshold, or the thread when the
+ * statistics are due to be published (export.h). Takes no lock; cheap
+ * (until the thread reclaims, two counters read, and a look at the clock
+ * while publishing waits for its delay). */
 void kmem_reclaim_poke(void);
+
+/* Called when a second thread cache is made: the program runs threads of
+ * its own, so the thread that publishes the statistics starts now (and
+ * waits out their delay) if they are to be published. */
+void kmem_reclaim_threaded(void);
 
 /* One pass: release slabs that stayed empty since the last pass, and give
  * back free pages unused for the decay time. */

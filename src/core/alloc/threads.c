@@ -8,6 +8,9 @@
 #include "core/alloc/reclaim.h"
 #include "platform/platform.h"
 
+/* Thread caches made, the forking thread's counted in a fork child. */
+static uint32_t caches_made; /* [A] */
+
 static void thread_exit(void *arg)
 {
     bool to_slabs;
@@ -28,6 +31,8 @@ struct kmem_tcache *kmem_thread_cache_start(void)
     if (bytes == 0)
         return NULL;
     kmem_own_count_take(bytes, needed);
+    if (__atomic_add_fetch(&caches_made, 1, __ATOMIC_RELAXED) >= 2)
+        kmem_reclaim_threaded();
     /* This may allocate (a C library's key storage), on the cache now. */
     (void)kmem_os_at_thread_exit(thread_exit, tc);
     return tc;
@@ -41,6 +46,9 @@ void kmem_threads_flush_self(void)
 
 void kmem_threads_fork_child(void)
 {
+    /* The child is this thread alone. */
+    __atomic_store_n(&caches_made, kmem_tcache_self()->tc_state == KMEM_TC_ACTIVE ? 1u : 0u,
+                     __ATOMIC_RELAXED);
     size_t bytes;
     uint32_t lost = kmem_tcache_retire_lost(&bytes);
     for (uint32_t i = 0; i < lost; i++)

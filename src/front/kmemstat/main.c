@@ -153,9 +153,21 @@ static int explain(enum store_found f, const char *dir, long pid, const char *wh
                         "only your own processes\n", pid, comm);
         break;
     case STORE_NOT_ON_KMEM:
-        fprintf(stderr, "kmemstat: process %ld (%s) publishes no statistics in %s: it is not "
-                        "on kmem, runs with KMEM_EXPORT=0, or has not run for a second yet\n",
-                pid, comm, dir);
+        if (!store_runs_libkmem(pid)) {
+            fprintf(stderr, "kmemstat: process %ld (%s) publishes no statistics in %s: it is "
+                            "not on kmem, runs with KMEM_EXPORT=0, or has not run for a second "
+                            "yet\n", pid, comm, dir);
+            break;
+        }
+        fprintf(stderr,
+                "kmemstat: process %ld (%s) runs on libkmem.so but has published no "
+                "statistics in %s yet:\n"
+                "  it runs with KMEM_EXPORT=0 or another KMEM_EXPORT_DIR, has not run for a "
+                "second yet, or has\n"
+                "  one thread that has found every block in its thread cache since (such a "
+                "program publishes\n"
+                "  from the first call that goes further; KMEM_BACKGROUND=on publishes from "
+                "the start)\n", pid, comm, dir);
         break;
     case STORE_BAD:
         fprintf(stderr, "kmemstat: %s/%ld.kmem: %s\n", dir, pid, why);

@@ -49,24 +49,37 @@ void store_command_of(long pid, char *buf, size_t cap)
     }
 }
 
-/* Does process pid still map the record at path? (Not after an exec into
- * a program without kmem, nor once it has let go of it.) */
-static int maps_record(long pid, const char *path)
+/* Does a line of process pid's memory map end with `end` (or, with
+ * anywhere, hold it)? -1 when the map cannot be read. */
+static int maps_has(long pid, const char *text, bool anywhere)
 {
     char file[64], line[4096];
     snprintf(file, sizeof file, "/proc/%ld/maps", pid);
     FILE *f = fopen(file, "r");
     if (f == NULL)
         return -1;
-    size_t n = strlen(path);
+    size_t n = strlen(text);
     int found = 0;
     while (!found && fgets(line, sizeof line, f) != NULL) {
         size_t len = strcspn(line, "\n");
         line[len] = '\0';
-        found = len >= n && strcmp(line + len - n, path) == 0;
+        found = anywhere ? strstr(line, text) != NULL
+                         : len >= n && strcmp(line + len - n, text) == 0;
     }
     fclose(f);
     return found;
+}
+
+/* Does process pid still map the record at path? (Not after an exec into
+ * a program without kmem, nor once it has let go of it.) */
+static int maps_record(long pid, const char *path)
+{
+    return maps_has(pid, path, false);
+}
+
+bool store_runs_libkmem(long pid)
+{
+    return maps_has(pid, "/libkmem.so", true) == 1;
 }
 
 static void record_path(char *buf, size_t cap, const char *dir, long pid)

@@ -7,6 +7,7 @@
 #ifndef KMEMSTAT_STORE_H
 #define KMEMSTAT_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "front/kmemstat/record.h"
@@ -31,6 +32,10 @@ enum store_found store_find(const char *dir, long pid, struct record *out, char 
 /* Call fn for each live record in dir, in order of pid, removing the stale
  * ones (and saying so on the error output). Returns how many it saw. */
 int store_each(const char *dir, void (*fn)(const struct record *r, void *arg), void *arg);
+
+/* Has process pid the shared library libkmem.so in its memory map? (A
+ * program linked with libkmem.a has not, for all that it is on kmem.) */
+bool store_runs_libkmem(long pid);
 
 /* The first word of process pid's command, from /proc (for messages). */
 void store_command_of(long pid, char *buf, size_t cap);
