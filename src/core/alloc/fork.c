@@ -4,6 +4,7 @@
  * types, thread-cache registry, buckets, arena), so that the child gets
  * consistent lists; the child then resets them all, being the only
  * thread, and hands back the caches of the threads that did not survive.
+ * (The reclaim lock, outermost, guards no data: not taken, only reset.)
  *
  * A lock the forking thread itself holds — fork() from a signal handler
  * that interrupted kmem — is not waited for: the child resets it anyway,

@@ -34,6 +34,14 @@
 #define BG_RUNNING 1
 #define BG_NEVER   2 /* not wanted, or the platform has no threads */
 
+/* Held through a pass and through kmem_reclaim_all, so that kmem_trim
+ * returns only once what a pass had in flight (empty slabs on their way
+ * from a bucket to the arena, runs off the lists for their system call)
+ * has gone back too. Taken before any other lock; guards no data, so a
+ * fork child, whose background thread stayed behind, resets it rather
+ * than fork() waiting for a pass. */
+static kmem_lock reclaim_lock = KMEM_LOCK_INIT;
+
 static uint32_t bg_state;   /* [A] */
 static uint32_t reclaiming; /* [A] 1: the thread runs reclaim passes */
 
@@ -126,15 +134,19 @@ void kmem_reclaim_threaded(void)
 
 void kmem_reclaim_pass(void)
 {
+    kmem_lock_acquire(&reclaim_lock);
     kmem_buckets_release_idle();
     kmem_arena_decay();
+    kmem_lock_release(&reclaim_lock);
 }
 
 void kmem_reclaim_fork(enum kmem_fork_phase phase)
 {
     /* The thread does not survive into the child: it may start again. */
-    if (phase == KMEM_FORK_CHILD &&
-        __atomic_load_n(&bg_state, __ATOMIC_RELAXED) == BG_RUNNING)
+    if (phase != KMEM_FORK_CHILD)
+        return;
+    kmem_lock_fork_child(&reclaim_lock);
+    if (__atomic_load_n(&bg_state, __ATOMIC_RELAXED) == BG_RUNNING)
         __atomic_store_n(&bg_state, BG_IDLE, __ATOMIC_RELAXED);
 }
 
@@ -142,7 +154,10 @@ size_t kmem_reclaim_all(void)
 {
     if (kmem_arena.ka_npages == 0)
         return 0; /* not started */
+    kmem_lock_acquire(&reclaim_lock); /* a pass under way finishes first */
     (void)kmem_tcache_flush(kmem_tcache_self()); /* purged below */
     kmem_buckets_reclaim(); /* their pages become dirty runs, purged next */
-    return (size_t)(kmem_arena_purge_all() << KMEM_PAGE_SHIFT);
+    size_t bytes = (size_t)(kmem_arena_purge_all() << KMEM_PAGE_SHIFT);
+    kmem_lock_release(&reclaim_lock);
+    return bytes;
 }
