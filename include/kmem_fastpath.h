@@ -246,7 +246,12 @@ static inline unsigned kmem_size_bucket(size_t size)
 
 /* ---- free pieces ----------------------------------------------------------------
  * A free piece carries a key in its second word: its address mixed with a
- * secret. A piece handed out has 0 there. */
+ * secret. A piece handed out has 0 there. Each move of a piece checks the
+ * word it expects: a free finds no key (else: a double free), a hand-out
+ * finds the key (else the piece was written after it was freed, or is
+ * listed twice: reported, never handed out). A slab's free list and its
+ * fresh pieces have marks of their own, key ^ 1 and key ^ 2
+ * (src/core/bucket/bucket.h). */
 static inline uintptr_t kmem_piece_key(const void *piece)
 {
     return KMEM_FASTPATH_.fp_secret ^ (uintptr_t)piece;
@@ -257,23 +262,27 @@ static inline uintptr_t kmem_piece_key(const void *piece)
  * below, the typed API, the C library front end and the slow paths all go
  * through it. */
 
-/* Take the top piece of a bin that is not empty. */
+/* Take the top piece of a bin that is not empty; NULL, leaving it there,
+ * when it no longer carries its key (the library's slow path reports it). */
 static inline void *kmem_tbin_take(struct kmem_tbin *bin)
 {
     void **sp = bin->tb_sp - 1;
     uintptr_t *piece = (uintptr_t *)*sp;
+    if (__builtin_expect(piece[1] != kmem_piece_key(piece), 0))
+        return 0;
     KMEM_OWNER_STORE(bin->tb_sp, sp);
     piece[1] = 0; /* no longer carries the free key */
     return piece;
 }
 
-/* Put a free piece on a bin that has room. */
+/* Put a free piece on a bin that has room: the key first, so that the
+ * piece is never in the bin without it. */
 static inline void kmem_tbin_put(struct kmem_tbin *bin, void *piece, uintptr_t key)
 {
     void **sp = bin->tb_sp;
+    ((uintptr_t *)piece)[1] = key;
     *sp = piece;
     KMEM_OWNER_STORE(bin->tb_sp, sp + 1);
-    ((uintptr_t *)piece)[1] = key;
 }
 
 static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t fast)
@@ -293,7 +302,10 @@ static inline int kmem_cache_pop(unsigned index, size_t request,
     uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
     if (bin->tb_sp == bin->tb_low || fast == 0)
         return 0;
-    *out = kmem_tbin_take(bin);
+    void *piece = kmem_tbin_take(bin);
+    if (piece == 0)
+        return 0;
+    *out = piece;
     struct kmem_tcount *count = kmem_tcount_at(bin, fast);
     KMEM_OWNER_ADD(count->tn_allocs, 1);
     KMEM_OWNER_ADD(count->tn_req_bytes, request);
@@ -341,8 +353,8 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
     if (in_slab >= fp->fp_end[index])
         return 0;
     uintptr_t key = kmem_piece_key(ptr);
-    if (((const uintptr_t *)ptr)[1] == key)
-        return 0; /* already free */
+    if ((((const uintptr_t *)ptr)[1] ^ key) <= 3)
+        return 0; /* already free: in a cache, on its slab's list, or fresh */
     uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
     if (bin->tb_sp >= bin->tb_limit || fast == 0)

@@ -11,28 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "child.h"
 
 static void expect_abort(const char *what, void (*bad)(void), const char *words)
 {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0, "pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        bad();
-        _exit(0);
-    }
-    close(fds[1]);
-    char out[1024] = { 0 };
-    size_t len = 0;
-    ssize_t n;
-    while ((n = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fds[0]);
-    int status;
-    waitpid(pid, &status, 0);
+    char out[1024];
+    int status = test_run_child(bad, 10, out, sizeof out);
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "%s: status %d", what, status);
     CHECK(strstr(out, words) != NULL, "%s: stderr \"%s\" lacks \"%s\"", what, out, words);
     CHECK(strchr(out, '\n') == out + strlen(out) - 1, "%s: not one line: \"%s\"", what, out);

@@ -66,6 +66,7 @@ on_kmem "malloc/free in thread-exit destructors after kmem's" "$bin/exit_destruc
 on_kmem "1.5 GiB block, over 4 GiB in total" "$bin/big"
 on_kmem "dlopen'ed zlib allocates; whole usable sizes" "$bin/dlopen_alloc"
 on_kmem "bad frees abort with one line" "$bin/bad_free"
+on_kmem "blocks damaged after free are never handed out twice" "$bin/heap_damage"
 on_kmem "fork while threads exchange cache batches: no block twice" "$bin/fork_threads" 4
 # Threads that all end with pthread_exit while kmem's thread runs: the
 # process must still end (exit 0, at-exit handlers run), and promptly.

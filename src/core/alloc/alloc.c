@@ -56,7 +56,9 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
     if (kmem_kind_is_slab(kind)) {
         if (!kmem_piece_starts(kind, page, (uintptr_t)ptr))
             kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
-        if (((const uintptr_t *)ptr)[1] == kmem_piece_key(ptr))
+        /* The key (in a cache), the slab list's mark or a fresh piece's
+         * (key ^ 1, key ^ 2). */
+        if ((((const uintptr_t *)ptr)[1] ^ kmem_piece_key(ptr)) <= 3)
             kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
         blk.bl_small = true;
         blk.bl_bucket = kind;
@@ -111,9 +113,15 @@ static void *exhausted(size_t size, struct kmem_type *type, int flags, const cha
     return NULL;
 }
 
+/* What a hand-out found in a piece that should carry its free key. */
+#define KMEM_WRITTEN_AFTER_FREE                                                       \
+    "was changed after it was freed (a write after free, or a second free of it), so " \
+    "it is not handed out"
+
 /* A piece of bucket b from the thread cache (or, without one, straight
  * from the bucket), counted for the type unless `counted` already. */
-static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool counted)
+static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool counted,
+                        const char *who)
 {
     struct kmem_tcache *tc = kmem_thread_cache();
     void *piece;
@@ -127,10 +135,16 @@ static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool co
         if (!counted && kmem_cache_pop(b, size, type, &piece))
             return piece;
         piece = kmem_tbin_take(bin);
+        if (piece == NULL)
+            kmem_bad_free_block(who, bin->tb_sp[-1], kmem_classes[b].kc_size,
+                                KMEM_WRITTEN_AFTER_FREE);
     } else if ((piece = kmem_bucket_take_one(b)) == NULL) {
         return NULL;
     } else {
-        ((uintptr_t *)piece)[1] = 0;
+        uintptr_t *w = piece;
+        if (w[1] != kmem_piece_key(w))
+            kmem_bad_free_block(who, w, kmem_classes[b].kc_size, KMEM_WRITTEN_AFTER_FREE);
+        w[1] = 0;
     }
     /* Counted here rather than by a cache: the bucket's requests and the
      * type's shared counters. */
@@ -150,10 +164,10 @@ static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int fl
     int admit = kmem_type_admit(type, piece_size(b), size, true, flags, who);
     if (admit == KMEM_ADMIT_REFUSED)
         return NULL;
-    void *p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED);
+    void *p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED, who);
     if (p == NULL) {
         kmem_reclaim_all();
-        p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED);
+        p = take_piece(b, size, type, admit == KMEM_ADMIT_COUNTED, who);
     }
     if (p == NULL) {
         if (admit == KMEM_ADMIT_COUNTED)

@@ -90,6 +90,21 @@ void kmem_bad_request(const char *who, size_t size,
     diag_call_end(&d, type, why, NULL);
 }
 
+void kmem_bad_free_block(const char *where, const void *piece, size_t size, const char *why)
+{
+    struct diag d;
+    struct kmem_text *t = diag_start(&d, "kmem: ");
+    kmem_text_str(t, where);
+    kmem_text_str(t, ": free ");
+    kmem_text_u64(t, size, 0);
+    kmem_text_str(t, "-byte block ");
+    kmem_text_hex(t, (uintptr_t)piece);
+    kmem_text_char(t, ' ');
+    kmem_text_str(t, why);
+    diag_end(&d);
+    kmem_os_abort();
+}
+
 void kmem_panic(const char *what)
 {
     struct diag d;

@@ -24,6 +24,11 @@ _Noreturn void kmem_bad_pointer2(const char *who, const void *ptr,
 _Noreturn void kmem_bad_request(const char *who, size_t size,
                                 const struct kmem_type *type, const char *why);
 
+/* A free piece found damaged where kmem was about to hand it out or list
+ * it: "kmem: <where>: free <size>-byte block <ptr> <why>" and abort. */
+_Noreturn void kmem_bad_free_block(const char *where, const void *piece, size_t size,
+                                   const char *why);
+
 /* An internal invariant failed: "kmem: internal error: <what>" and abort. */
 _Noreturn void kmem_panic(const char *what);
 

@@ -62,11 +62,11 @@ static bool carve(unsigned b)
         return false;
     if (KMEM_THREAD_CACHE) {
         /* A fresh piece freed by mistake must be caught on the cache's
-         * fast path, which knows only the key. */
+         * fast path, which knows only the second word. */
         char *base = slab_base(slab);
         for (uint32_t i = 0; i < c->kc_pieces; i++) {
             uintptr_t *w = (uintptr_t *)(base + (size_t)i * c->kc_size);
-            w[1] = kmem_piece_key(w);
+            w[1] = kmem_fresh_mark(w);
         }
     }
     struct kmem_bucket *kb = &kmem_buckets[b];
@@ -108,14 +108,24 @@ static __attribute__((noinline)) uint32_t take_from_slabs(unsigned b, uint32_t n
         /* The free list first (its pieces are warm), then fresh pieces. */
         while (got < n && d->ku_nfree > fresh) {
             uintptr_t *w = (uintptr_t *)(base + (size_t)d->ku_freehead * c->kc_size);
-            d->ku_freehead = (uint8_t)w[0];
+            uint32_t next = (uint32_t)(w[0] & 0xff);
+            if (w[1] != kmem_slab_mark(w) || w[0] != kmem_slab_link(w, next) ||
+                next >= c->kc_pieces)
+                kmem_bad_free_block("slab free list", w, c->kc_size,
+                                    "is damaged (a write past the end of the block before "
+                                    "it, or after it was freed), so it is not handed out");
+            w[1] = kmem_piece_key(w);
+            d->ku_freehead = (uint8_t)next;
             d->ku_nfree--;
             out[got++] = w;
         }
         while (got < n && fresh > 0) {
             uintptr_t *w = (uintptr_t *)(base + (size_t)kb->kb_fresh_next++ * c->kc_size);
-            if (!KMEM_THREAD_CACHE)
-                w[1] = kmem_piece_key(w);
+            if (KMEM_THREAD_CACHE && w[1] != kmem_fresh_mark(w))
+                kmem_bad_free_block("slab", w, c->kc_size,
+                                    "was never handed out but was freed (or written), so "
+                                    "it is not handed out");
+            w[1] = kmem_piece_key(w);
             d->ku_nfree--;
             fresh--;
             out[got++] = w;
@@ -158,6 +168,35 @@ void *kmem_bucket_take_one(unsigned b)
     return piece;
 }
 
+/* The fresh pieces of a slab, and the index of its first. Bucket lock
+ * held. */
+static uint32_t fresh_cut(unsigned b, uint32_t slab)
+{
+    const struct kmem_bucket *kb = &kmem_buckets[b];
+    return kb->kb_fresh == slab + 1 ? kb->kb_fresh_next : kmem_classes[b].kc_pieces;
+}
+static uint32_t fresh_of(unsigned b, uint32_t slab)
+{
+    return kmem_classes[b].kc_pieces - fresh_cut(b, slab);
+}
+
+bool kmem_slab_list_intact(unsigned b, uint32_t slab, uint32_t listed, uint32_t cut)
+{
+    const struct kmem_class *c = &kmem_classes[b];
+    uint64_t seen[KMEM_SLAB_MAXPIECES / 64] = { 0 };
+    uint32_t idx = kmem_page_of(slab)->ku_freehead;
+    char *base = slab_base(slab);
+    for (uint32_t i = 0; i < listed; i++) {
+        const uintptr_t *w = (const uintptr_t *)(base + (size_t)idx * c->kc_size);
+        if (idx >= cut || (seen[idx / 64] >> (idx % 64) & 1) || w[1] != kmem_slab_mark(w) ||
+            w[0] != kmem_slab_link(w, (uint32_t)(w[0] & 0xff)))
+            return false;
+        seen[idx / 64] |= (uint64_t)1 << (idx % 64);
+        idx = (uint32_t)(w[0] & 0xff);
+    }
+    return true;
+}
+
 /* Put n pieces back on their slabs. Bucket lock held. Out of line, as
  * take_from_slabs. */
 static __attribute__((noinline)) void give_to_slabs(unsigned b, void *const *pieces, uint32_t n)
@@ -169,14 +208,28 @@ static __attribute__((noinline)) void give_to_slabs(unsigned b, void *const *pie
         uint32_t page = kmem_page_index(w);
         struct kmem_piece_place pl = kmem_piece_locate(b, page, (uintptr_t)w);
         struct kmem_page *d = kmem_page_of(pl.pp_slab);
-        w[0] = d->ku_freehead;
+        uintptr_t key = kmem_piece_key(w);
+        if (w[1] != key)
+            kmem_bad_free_block("returning blocks to their slab", w, c->kc_size,
+                                w[1] == (key ^ 1)
+                                    ? "is already on its slab's free list (a double free)"
+                                    : "was changed after it was freed (a write after free, "
+                                      "or a second free of it)");
+        w[0] = kmem_slab_link(w, d->ku_freehead);
+        w[1] = key ^ 1;
         d->ku_freehead = (uint8_t)pl.pp_index;
         if (++d->ku_nfree == 1) {
             d->ku_word = kb->kb_partial;
             kb->kb_partial = pl.pp_slab + 1;
         }
-        if (d->ku_nfree == c->kc_pieces)
+        if (d->ku_nfree == c->kc_pieces) {
+            if (!kmem_slab_list_intact(b, pl.pp_slab, d->ku_nfree - fresh_of(b, pl.pp_slab),
+                                       fresh_cut(b, pl.pp_slab)))
+                kmem_bad_free_block("returning blocks to their slab", w, c->kc_size,
+                                    "emptied a slab whose free list is damaged (a double "
+                                    "free, or a write after free)");
             empty_changed(b, +1);
+        }
     }
     kb->kb_free += n;
 }

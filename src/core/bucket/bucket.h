@@ -10,7 +10,8 @@
  * or empty are pieces put back on, or taken off, their slabs.
  *
  * A slab's free list lives in its pieces (the first word of a free piece
- * is the index of the next) and in its first page's descriptor (ku_nfree,
+ * is the index of the next, with a check mixed in above it: see
+ * kmem_slab_link) and in its first page's descriptor (ku_nfree,
  * ku_freehead). Slabs with free pieces are chained through ku_word on the
  * bucket's partial list; pieces are taken from the first slab on it, so a
  * slab leaves the list from the front when its last piece is taken and
@@ -31,12 +32,27 @@
  *   a slab's free list holds ku_nfree pieces, less its fresh ones
  *     (kc_pieces - kb_fresh_next for the slab kb_fresh, none for others)
  *
- * Every free piece but a fresh one carries the free key in its second
- * word (kmem_piece_key), which is how a double free is caught. With
- * thread caches the fresh pieces carry it too (carve writes it: a free of
- * one is caught on the cache's fast path); without them it is written as
- * each is taken, and a free of a fresh piece is caught under the bucket
- * lock (kmem_bucket_give_one).
+ * Every free piece has a mark in its second word, which is how a double
+ * free is caught: the free key (kmem_piece_key) while it is in a thread
+ * cache or the transfer cache, key ^ 1 while it is on its slab's free
+ * list, key ^ 2 while it is fresh (carve writes it: a free of one is
+ * caught on the cache's fast path, which takes key ^ 0..3 for "free").
+ * Built without thread caches, fresh pieces are not written: the key is
+ * written as each is taken, and a free of a fresh piece is caught under
+ * the bucket lock (kmem_bucket_give_one).
+ *
+ * Nothing kmem reads from a free piece is followed unchecked, so that a
+ * write after free, an overflow into a free neighbour or a second free
+ * is reported, never turned into a piece handed out twice:
+ *   going onto a slab's list:  word 1 == key   (== key ^ 1: double free)
+ *   taken off it:              word 1 == key ^ 1, word 0 == kmem_slab_link
+ *                              of its own next index, next < kc_pieces
+ *   a fresh piece taken:       word 1 == key ^ 2 (with thread caches)
+ *   handed out by a cache:     word 1 == key   (kmem_tbin_take)
+ *   a slab becoming empty:     its list holds every piece not fresh,
+ *                              each once (kmem_slab_list_intact): a
+ *                              piece listed twice cannot empty a slab
+ *                              that still has one out
  */
 #ifndef KMEM_BUCKET_H
 #define KMEM_BUCKET_H
@@ -44,6 +60,27 @@
 #include "core/arena/arena.h"
 #include "core/base/config.h"
 #include "core/base/lock.h"
+
+/* Word 1 of a piece on its slab's free list, and of a fresh one. */
+static inline uintptr_t kmem_slab_mark(const void *piece)
+{
+    return kmem_piece_key(piece) ^ 1;
+}
+static inline uintptr_t kmem_fresh_mark(const void *piece)
+{
+    return kmem_piece_key(piece) ^ 2;
+}
+
+/* Word 0 of a piece on its slab's free list: the next piece's index in
+ * the low byte, above it a check made of the piece's key and that index.
+ * Changing the index alone (a one-byte overflow from the piece before)
+ * always breaks the check: the products of two keys that differ by less
+ * than 2^8 differ below bit 56 (bit 24 in 32 bits). */
+static inline uintptr_t kmem_slab_link(const void *piece, uint32_t next)
+{
+    uintptr_t check = (kmem_piece_key(piece) ^ next) * (uintptr_t)0x9E3779B97F4A7C15ull;
+    return check << 8 | next;
+}
 
 struct kmem_class {
     uint32_t kc_size;    /* piece size */
@@ -147,6 +184,11 @@ static inline bool kmem_piece_starts(unsigned b, uint32_t page, uintptr_t addr)
     uint32_t off = (uint32_t)(addr - (uintptr_t)kmem_page_addr(page));
     return off * c->kc_magic < c->kc_magic && off < c->kc_pieces * c->kc_size;
 }
+
+/* Whether the free list of a slab of bucket b holds `listed` pieces, each
+ * once, below piece `cut` (the first fresh one), marks and links intact.
+ * Bucket lock held. */
+bool kmem_slab_list_intact(unsigned b, uint32_t slab, uint32_t listed, uint32_t cut);
 
 /* Around fork(): every bucket lock (see kmem_lock_fork). */
 void kmem_buckets_fork(enum kmem_fork_phase phase);

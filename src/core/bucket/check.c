@@ -8,11 +8,6 @@
 #include "core/base/diag.h"
 #include "core/bucket/bucket.h"
 
-static char *slab_base(uint32_t slab)
-{
-    return kmem_page_addr(slab);
-}
-
 static int check_fail(const char *what, uint64_t a, uint64_t b)
 {
     kmem_complain(what, a, b);
@@ -38,8 +33,8 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
                 break;
             }
             /* Walk the slab's free list (its free pieces but the fresh
-             * ones): indices in range and below the fresh ones, keys
-             * intact, no piece twice. */
+             * ones): indices in range and below the fresh ones, marks
+             * and links intact, no piece twice. */
             uint32_t fresh = 0, cut = c->kc_pieces;
             if (link == kb->kb_fresh) {
                 fresh_listed = true;
@@ -51,18 +46,9 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
                     break;
                 }
             }
-            uint64_t seen[KMEM_SLAB_MAXPIECES / 64] = { 0 };
-            uint32_t idx = d->ku_freehead;
-            char *base = slab_base(slab);
-            for (uint32_t i = 0; i < d->ku_nfree - fresh; i++) {
-                uintptr_t *w = (uintptr_t *)(base + (size_t)idx * c->kc_size);
-                if (idx >= cut || (seen[idx / 64] >> (idx % 64) & 1) ||
-                    w[1] != kmem_piece_key(w)) {
-                    bad += check_fail("bucket: slab free list damaged", b, slab);
-                    break;
-                }
-                seen[idx / 64] |= (uint64_t)1 << (idx % 64);
-                idx = (uint32_t)w[0];
+            if (!kmem_slab_list_intact(b, slab, d->ku_nfree - fresh, cut)) {
+                bad += check_fail("bucket: slab free list damaged", b, slab);
+                break;
             }
             free += d->ku_nfree;
             empty += d->ku_nfree == c->kc_pieces;
