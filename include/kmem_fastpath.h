@@ -271,6 +271,12 @@ static inline void *kmem_tbin_take(struct kmem_tbin *bin)
     if (__builtin_expect(piece[1] != kmem_piece_key(piece), 0))
         return 0;
     KMEM_OWNER_STORE(bin->tb_sp, sp);
+    /* The next pop reads the next piece: another thread may have freed
+     * it, and waiting for its line would stall this thread. sp[-1] is
+     * always readable (below a bin's stack lie the one before it, or the
+     * counters at the start of the cache's block), and a prefetch of
+     * whatever it holds never faults. */
+    __builtin_prefetch(sp[-1], 1);
     piece[1] = 0; /* no longer carries the free key */
     return piece;
 }
