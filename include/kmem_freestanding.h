@@ -37,44 +37,50 @@
  * brackets is the mean). No operation below loops over the region, a
  * slab's pieces or a list of free runs, except where a size is named.
  *
- *   small request (<= 8 KiB), a free piece at hand    O(1)  392 [236]
- *   small request that carves a slab                 O(1)  1047 [883]
+ *   small request (<= 8 KiB), a free piece at hand    O(1)  457 [295]
+ *   small request that carves a slab                 O(1)  1107 [943]
  *     (a page run from the arena: a bitmap of 168 bins, at most 8 runs of
  *     one list looked at, at most 8 page descriptors written; the pieces
  *     are cut one at a time as they are taken, not when it is carved)
- *   small free                                       O(1)  394 [217]
- *   large request of p pages                   O(1) + O(p)  720 for p <= 4,
- *                                             2576 for 256, 29456 for 4096
+ *   small free                                       O(1)  496 [240]
+ *   large request of p pages                   O(1) + O(p)  821 for p <= 4,
+ *                                             2612 for 256, 29492 for 4096
  *     (about 7 instructions a page: each page's descriptor is written)
- *   large free of p pages                      O(1) + O(p)  1441 for p <= 4,
- *                                             12969 for 4096
+ *   large free of p pages                      O(1) + O(p)  1452 for p <= 4,
+ *                                             12980 for 4096
  *     (about 3 a page; joining both neighbours is O(1); it gives back at
  *     most 2 free runs, one call of the decommit hook each)
  *   kmem_realloc                       a request, a copy of the smaller
- *     size, a free: 5759 [1483] moving a small block (8 KiB copied); in
+ *     size, a free: 5842 [1563] moving a small block (8 KiB copied); in
  *     place for a large block: O(pages added or removed)
  *   a type with a limit: its counters under the types lock, O(1):
- *     request 1351 (one that carved), refusal 379, free 204
+ *     request 5211 [4449], refusal 2284, free 227
  *     (a free wakes: one call of the wake hook when someone waits)
  *   kmem_maintain                    O(buckets + empty slabs released +
- *     dirty runs given back): 212664 with 32 buckets of idle slabs
+ *     dirty runs given back, each released slab's list checked: O(its
+ *     pieces)): 244199 with 32 buckets of idle slabs
  *   a request that finds the region full first gives back everything
- *     idle, as kmem_trim: O(pages of the region): 3831053 for 32 MiB
+ *     idle, as kmem_trim: O(pages of the region): 4507747 for 32 MiB
  *     (7900 pages); then it is a request as above
  *   a KM_WAITOK request at its type's limit waits for a free (unbounded)
  *   kmem_check, kmem_stats_print, kmem_trim: O(region)
  *
  * On rv32imac, where the 64-bit counters go through __atomic_*_8 calls: a
- * small request 533 [358], 1284 carving, a small free 468 [239].
+ * small request 617 [416], 1345 carving, a small free 598 [272].
+ *
+ * Measured at kmem 0.1.0, git 994da64 and after: the checks of a free
+ * piece's marks (a hand-out refuses a piece changed after it was freed,
+ * a slab's list checks each next index) cost about 10 to 25 instructions
+ * on each small request and free.
  *
  * Not reached: the aim of at most 150 instructions for every small
  * request and free. Without thread caches a small request goes through
  * five functions of the layered core and takes the bucket's lock; kmem
  * also checks every free pointer (descriptor, piece start, key) and keeps
  * every type's statistics. On x86-64 (callgrind, the same build for the
- * host, one call in each state): a small request served by the transfer
- * cache 145, by a slab 251, carving 732; a small free into the transfer
- * cache 195, onto its slab 346; a request and its free, in a loop, 350
+ * host, one call in each state, before the marks were checked): a small
+ * request served by the transfer cache 145, by a slab 251, carving 732;
+ * a small free into the transfer cache 195, onto its slab 346; a request and its free, in a loop, 350
  * together on average (674 before the work that bounded them).
  *
  * ---- Worst-case memory -----------------------------------------------------

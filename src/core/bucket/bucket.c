@@ -209,6 +209,9 @@ static __attribute__((noinline)) void give_to_slabs(unsigned b, void *const *pie
         struct kmem_piece_place pl = kmem_piece_locate(b, page, (uintptr_t)w);
         struct kmem_page *d = kmem_page_of(pl.pp_slab);
         uintptr_t key = kmem_piece_key(w);
+        if (d->ku_nfree >= c->kc_pieces)
+            kmem_bad_free_block("returning blocks to their slab", w, c->kc_size,
+                                "is one more than its slab holds (a double free)");
         if (w[1] != key)
             kmem_bad_free_block("returning blocks to their slab", w, c->kc_size,
                                 w[1] == (key ^ 1)
@@ -222,14 +225,8 @@ static __attribute__((noinline)) void give_to_slabs(unsigned b, void *const *pie
             d->ku_word = kb->kb_partial;
             kb->kb_partial = pl.pp_slab + 1;
         }
-        if (d->ku_nfree == c->kc_pieces) {
-            if (!kmem_slab_list_intact(b, pl.pp_slab, d->ku_nfree - fresh_of(b, pl.pp_slab),
-                                       fresh_cut(b, pl.pp_slab)))
-                kmem_bad_free_block("returning blocks to their slab", w, c->kc_size,
-                                    "emptied a slab whose free list is damaged (a double "
-                                    "free, or a write after free)");
+        if (d->ku_nfree == c->kc_pieces)
             empty_changed(b, +1);
-        }
     }
     kb->kb_free += n;
 }
@@ -315,6 +312,13 @@ static uint64_t release_empty(unsigned b, uint64_t count, bool idle)
                 link = &d->ku_word;
                 continue;
             }
+            /* A piece listed twice would make a slab look empty with one
+             * still out: its pages must not go while it is used. */
+            if (!kmem_slab_list_intact(b, slab, c->kc_pieces - fresh_of(b, slab),
+                                       fresh_cut(b, slab)))
+                kmem_bad_free_block("releasing an empty slab", slab_base(slab), c->kc_size,
+                                    "starts a slab whose free list is damaged (a double "
+                                    "free, or a write after free)");
             *link = d->ku_word;
             if (kb->kb_fresh == slab + 1)
                 kb->kb_fresh = 0;

@@ -49,10 +49,11 @@
  *                              of its own next index, next < kc_pieces
  *   a fresh piece taken:       word 1 == key ^ 2 (with thread caches)
  *   handed out by a cache:     word 1 == key   (kmem_tbin_take)
- *   a slab becoming empty:     its list holds every piece not fresh,
+ *   a piece onto a slab's list: ku_nfree < kc_pieces before it
+ *   an empty slab released:    its list holds every piece not fresh,
  *                              each once (kmem_slab_list_intact): a
- *                              piece listed twice cannot empty a slab
- *                              that still has one out
+ *                              piece listed twice cannot give back the
+ *                              pages of a slab that still has one out
  */
 #ifndef KMEM_BUCKET_H
 #define KMEM_BUCKET_H
