@@ -359,8 +359,9 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
     if (in_slab >= fp->fp_end[index])
         return 0;
     uintptr_t key = kmem_piece_key(ptr);
-    if ((((const uintptr_t *)ptr)[1] ^ key) <= 3)
-        return 0; /* already free: in a cache, on its slab's list, or fresh */
+    if (((const uintptr_t *)ptr)[1] == key)
+        return 0; /* already free, in a cache (on a slab's list or fresh, its
+                     mark is another: the slow path's checks find it later) */
     uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
     if (bin->tb_sp >= bin->tb_limit || fast == 0)

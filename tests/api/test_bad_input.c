@@ -430,6 +430,36 @@ static void test_bad_requests(void)
                  (struct request){ 0, 1000, KM_WAITOK, 0, M_BADLIM }, w_lim_size);
 }
 
+/* ---- a thread cache's stack overwritten ------------------------------------------- */
+
+/* What an overflow into a thread cache's stack would write there: the
+ * address of the program's own data (or of a live block). A pop must
+ * refuse it, not return it. */
+static uintptr_t chosen[4] = { 1, 2, 3, 4 };
+
+static void child_cache_entry(enum op op, const void *arg)
+{
+    (void)op;
+    void *target = arg != NULL ? (void *)(uintptr_t)arg : (void *)chosen;
+    void *p = kmem_malloc(64, M_BAD, KM_WAITOK);
+    kmem_free(p, M_BAD); /* p is now on top of the 64-byte bin */
+    struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[kmem_bucket_index(64)];
+    bin->tb_sp[-1] = target;
+    void *q = kmem_malloc(64, M_BAD, KM_WAITOK);
+    _exit(q == target ? 3 : 4);
+}
+
+static void test_cache_damage(void)
+{
+    if (!KMEM_THREAD_CACHE)
+        return;
+    const char *w_chosen[] = { "kmem_malloc: free 64-byte block", "was changed after it was freed",
+                               NULL };
+    expect_abort("thread cache entry: program data", child_cache_entry, OP_FREE, NULL, w_chosen);
+    expect_abort("thread cache entry: a live block", child_cache_entry, OP_FREE,
+                 g.small2, w_chosen);
+}
+
 /* ---- requests that fail softly, in the parent ------------------------------------ */
 
 /* A size the compiler cannot see (it would warn about a constant one
@@ -514,6 +544,7 @@ int main(void)
     test_bad_pointers();
     test_wrong_type();
     test_bad_requests();
+    test_cache_damage();
 
     /* The children's errors touched only their copies of the heap. */
     void *blocks[] = { g.small, g.small2, g.piece8k, g.piece2k, g.large, g.large2 };
