@@ -9,8 +9,9 @@
 #                       saying why not, exit 1.
 #   run.sh short BUILD  (make test) each fuzzer BUILD/fuzz/fuzz_NAME over its
 #                       seeds, then up to FUZZ_RUNS inputs in all (default
-#                       20000), from the fixed seed KMEM_TEST_SEED (default
-#                       1, printed). What it finds goes to a scratch folder,
+#                       20000; 1000 for fuzz_api, whose inputs are whole
+#                       programs of requests, about 50 a second), from the
+#                       fixed seed KMEM_TEST_SEED (default 1, printed). What it finds goes to a scratch folder,
 #                       emptied each time: make test writes nothing into the
 #                       repository.
 #   run.sh long BUILD   (make fuzz) each fuzzer for FUZZ_SECONDS (default
@@ -79,7 +80,8 @@ for src in tests/fuzz/fuzz_*.c; do
     start=$(date +%s)
     if [ "$mode" = short ]; then
         seed=${KMEM_TEST_SEED:-1}
-        runs=${FUZZ_RUNS:-20000}
+        case $name in api) runs=1000 ;; *) runs=20000 ;; esac
+        runs=${FUZZ_RUNS:-$runs}
         scratch=$out/scratch/$name
         rm -rf "$scratch" && mkdir -p "$scratch"
         # shellcheck disable=SC2086 # $common is a list of options
