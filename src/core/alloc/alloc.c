@@ -56,9 +56,7 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
     if (kmem_kind_is_slab(kind)) {
         if (!kmem_piece_starts(kind, page, (uintptr_t)ptr))
             kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
-        /* The key (in a cache), the slab list's mark or a fresh piece's
-         * (key ^ 1, key ^ 2). */
-        if ((((const uintptr_t *)ptr)[1] ^ kmem_piece_key(ptr)) <= 3)
+        if (kmem_piece_marked_free(ptr))
             kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
         blk.bl_small = true;
         blk.bl_bucket = kind;

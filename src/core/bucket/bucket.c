@@ -104,7 +104,7 @@ static __attribute__((noinline)) uint32_t take_from_slabs(unsigned b, uint32_t n
         char *base = slab_base(slab);
         if (d->ku_nfree == c->kc_pieces)
             empty_changed(b, -1);
-        uint32_t fresh = kb->kb_fresh == slab + 1 ? c->kc_pieces - kb->kb_fresh_next : 0;
+        uint32_t fresh = c->kc_pieces - kmem_slab_fresh_from(b, slab);
         /* The free list first (its pieces are warm), then fresh pieces. */
         while (got < n && d->ku_nfree > fresh) {
             uintptr_t *w = (uintptr_t *)(base + (size_t)d->ku_freehead * c->kc_size);
@@ -168,23 +168,16 @@ void *kmem_bucket_take_one(unsigned b)
     return piece;
 }
 
-/* The fresh pieces of a slab, and the index of its first. Bucket lock
- * held. */
-static uint32_t fresh_cut(unsigned b, uint32_t slab)
-{
-    const struct kmem_bucket *kb = &kmem_buckets[b];
-    return kb->kb_fresh == slab + 1 ? kb->kb_fresh_next : kmem_classes[b].kc_pieces;
-}
-static uint32_t fresh_of(unsigned b, uint32_t slab)
-{
-    return kmem_classes[b].kc_pieces - fresh_cut(b, slab);
-}
-
-bool kmem_slab_list_intact(unsigned b, uint32_t slab, uint32_t listed, uint32_t cut)
+bool kmem_slab_list_intact(unsigned b, uint32_t slab)
 {
     const struct kmem_class *c = &kmem_classes[b];
+    const struct kmem_page *d = kmem_page_of(slab);
+    uint32_t cut = kmem_slab_fresh_from(b, slab), fresh = c->kc_pieces - cut;
+    if (fresh > d->ku_nfree)
+        return false;
+    uint32_t listed = d->ku_nfree - fresh;
     uint64_t seen[KMEM_SLAB_MAXPIECES / 64] = { 0 };
-    uint32_t idx = kmem_page_of(slab)->ku_freehead;
+    uint32_t idx = d->ku_freehead;
     char *base = slab_base(slab);
     for (uint32_t i = 0; i < listed; i++) {
         const uintptr_t *w = (const uintptr_t *)(base + (size_t)idx * c->kc_size);
@@ -214,12 +207,12 @@ static __attribute__((noinline)) void give_to_slabs(unsigned b, void *const *pie
                                 "is one more than its slab holds (a double free)");
         if (w[1] != key)
             kmem_bad_free_block("returning blocks to their slab", w, c->kc_size,
-                                w[1] == (key ^ 1)
+                                w[1] == kmem_slab_mark(w)
                                     ? "is already on its slab's free list (a double free)"
                                     : "was changed after it was freed (a write after free, "
                                       "or a second free of it)");
         w[0] = kmem_slab_link(w, d->ku_freehead);
-        w[1] = key ^ 1;
+        w[1] = kmem_slab_mark(w);
         d->ku_freehead = (uint8_t)pl.pp_index;
         if (++d->ku_nfree == 1) {
             d->ku_word = kb->kb_partial;
@@ -314,8 +307,7 @@ static uint64_t release_empty(unsigned b, uint64_t count, bool idle)
             }
             /* A piece listed twice would make a slab look empty with one
              * still out: its pages must not go while it is used. */
-            if (!kmem_slab_list_intact(b, slab, c->kc_pieces - fresh_of(b, slab),
-                                       fresh_cut(b, slab)))
+            if (!kmem_slab_list_intact(b, slab))
                 kmem_bad_free_block("releasing an empty slab", slab_base(slab), c->kc_size,
                                     "starts a slab whose free list is damaged (a double "
                                     "free, or a write after free)");

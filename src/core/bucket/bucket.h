@@ -72,6 +72,14 @@ static inline uintptr_t kmem_fresh_mark(const void *piece)
     return kmem_piece_key(piece) ^ 2;
 }
 
+/* Whether word 1 of a piece holds one of the three marks of a free piece
+ * (the key, the slab list's, a fresh piece's): a free of it is a second
+ * one. */
+static inline bool kmem_piece_marked_free(const void *piece)
+{
+    return (((const uintptr_t *)piece)[1] ^ kmem_piece_key(piece)) <= 3;
+}
+
 /* Word 0 of a piece on its slab's free list: the next piece's index in
  * the low byte, above it a check made of the piece's key and that index.
  * Changing the index alone (a one-byte overflow from the piece before)
@@ -186,10 +194,18 @@ static inline bool kmem_piece_starts(unsigned b, uint32_t page, uintptr_t addr)
     return off * c->kc_magic < c->kc_magic && off < c->kc_pieces * c->kc_size;
 }
 
-/* Whether the free list of a slab of bucket b holds `listed` pieces, each
- * once, below piece `cut` (the first fresh one), marks and links intact.
- * Bucket lock held. */
-bool kmem_slab_list_intact(unsigned b, uint32_t slab, uint32_t listed, uint32_t cut);
+/* The index of the first fresh piece of a slab of bucket b (kc_pieces if
+ * it has none: only the slab kb_fresh has). Bucket lock held. */
+static inline uint32_t kmem_slab_fresh_from(unsigned b, uint32_t slab)
+{
+    const struct kmem_bucket *kb = &kmem_buckets[b];
+    return kb->kb_fresh == slab + 1 ? kb->kb_fresh_next : kmem_classes[b].kc_pieces;
+}
+
+/* Whether the free list of a slab of bucket b holds its free pieces but
+ * the fresh ones, each once and below the first fresh one, marks and
+ * links intact. Bucket lock held. */
+bool kmem_slab_list_intact(unsigned b, uint32_t slab);
 
 /* Around fork(): every bucket lock (see kmem_lock_fork). */
 void kmem_buckets_fork(enum kmem_fork_phase phase);

@@ -35,18 +35,14 @@ int kmem_buckets_check(const uint64_t cached[KMEM_NBUCKETS + 1])
             /* Walk the slab's free list (its free pieces but the fresh
              * ones): indices in range and below the fresh ones, marks
              * and links intact, no piece twice. */
-            uint32_t fresh = 0, cut = c->kc_pieces;
-            if (link == kb->kb_fresh) {
+            uint32_t fresh = c->kc_pieces - kmem_slab_fresh_from(b, slab);
+            if (link == kb->kb_fresh)
                 fresh_listed = true;
-                cut = kb->kb_fresh_next;
-                fresh = c->kc_pieces - cut;
-                if (fresh > d->ku_nfree) {
-                    bad += check_fail("bucket: more fresh pieces than free ones", fresh,
-                                      d->ku_nfree);
-                    break;
-                }
+            if (fresh > d->ku_nfree) {
+                bad += check_fail("bucket: more fresh pieces than free ones", fresh, d->ku_nfree);
+                break;
             }
-            if (!kmem_slab_list_intact(b, slab, d->ku_nfree - fresh, cut)) {
+            if (!kmem_slab_list_intact(b, slab)) {
                 bad += check_fail("bucket: slab free list damaged", b, slab);
                 break;
             }
