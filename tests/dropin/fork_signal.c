@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fork_signal.c — fork() from a signal handler that interrupted malloc or
- * free. kmem's policy (src/core/init.c): the fork handler does not wait
- * for a lock the forking thread itself holds; the child resets every lock
- * and can allocate and free (the interrupted operation may leave one block
- * unusable in the child). Here a timer fires every 200 us while the main
- * thread allocates and frees blocks of all sizes; the handler forks, and
- * the child allocates, frees and exits at once. The test passes when all
- * children exit 0 and nothing deadlocks (alarm after 120 s).
+ * free. kmem's policy (src/core/alloc/fork.c): the fork handler does not
+ * wait for a lock the forking thread itself holds, nor long for any other;
+ * the child rebuilds what the interrupted operation left half changed and
+ * can allocate and free (the blocks that operation had in hand stay
+ * unusable in the child). tests/internal/test_fork_interrupted.c stops
+ * each kind of operation by hand; here a timer fires every 200 us while
+ * the main thread allocates and frees blocks of all sizes; the handler
+ * forks, and the child allocates, frees and exits at once. The test
+ * passes when all children exit 0 and nothing deadlocks (alarm after
+ * 120 s).
  *
  *   fork_signal [FORKS]   (default 300)
  */

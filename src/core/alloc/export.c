@@ -228,11 +228,11 @@ void kmem_export_at_exit(void)
         kmem_lock_release(&export_lock);
 }
 
-void kmem_export_fork(enum kmem_fork_phase phase)
+bool kmem_export_fork(enum kmem_fork_phase phase)
 {
-    kmem_lock_fork(&export_lock, phase);
+    bool answer = kmem_lock_fork(&export_lock, phase);
     if (phase != KMEM_FORK_CHILD)
-        return;
+        return answer;
     kmem_os_export_forget(record, capacity);
     record = NULL;
     capacity = 0;
@@ -246,4 +246,5 @@ void kmem_export_fork(enum kmem_fork_phase phase)
         __atomic_store_n(&start_ns, kmem_os_now_ns(), __ATOMIC_RELAXED);
         __atomic_store_n(&state, EX_WAITING, __ATOMIC_RELAXED);
     }
+    return answer;
 }

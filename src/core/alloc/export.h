@@ -32,8 +32,9 @@ void kmem_export_publish(void);
 /* The process ends (exit, _exit): take the record's name away. */
 void kmem_export_at_exit(void);
 
-/* Around fork(): the child publishes a record of its own, after its own
- * delay, and lets go of the parent's. */
-void kmem_export_fork(enum kmem_fork_phase phase);
+/* Around fork() (see kmem_lock_fork, whose answer it returns): the child
+ * publishes a record of its own, after its own delay, and lets go of the
+ * parent's (a copy interrupted there is thrown away with it). */
+bool kmem_export_fork(enum kmem_fork_phase phase);
 
 #endif /* KMEM_EXPORT_INTERNAL_H */

@@ -161,15 +161,16 @@ int kmem_check_all(void)
     /* sum over types of memuse == small_inuse + large_inuse + internal */
     uint64_t held = as.small_inuse + as.large_inuse + as.internal;
     if (memuse != held) {
-        if (kmem_tcache_lost_at_fork() == 0) {
+        if (kmem_tcache_lost_at_fork() == 0 && kmem_tcache_repairs_at_fork() == 0) {
             kmem_complain("types' memory in use differs from buckets + large blocks + "
                           "kmem's own", memuse, held);
             bad++;
         } else {
-            /* Not a failure: see kmem_tcache_lost_at_fork. */
+            /* Not a failure: see kmem_tcache_lost_at_fork and
+             * kmem_tcache_repairs_at_fork. */
             kmem_complain("types' memory in use differs from buckets + large blocks + "
-                          "kmem's own by what other threads had in flight when this "
-                          "process was forked (threads lost, bytes)",
+                          "kmem's own by what was in flight when this process was "
+                          "forked (threads lost, bytes)",
                           kmem_tcache_lost_at_fork(),
                           memuse > held ? memuse - held : held - memuse);
         }

@@ -283,9 +283,12 @@ uint64_t kmem_arena_purge_all(void)
     return pages;
 }
 
-void kmem_arena_fork(enum kmem_fork_phase phase)
+bool kmem_arena_fork(enum kmem_fork_phase phase)
 {
-    kmem_lock_fork(&A.ka_lock, phase);
+    bool answer = kmem_lock_fork(&A.ka_lock, phase);
+    if (phase == KMEM_FORK_CHILD && answer)
+        kmem_arena_rebuild();
+    return answer;
 }
 /* ---- statistics ---------------------------------------------- */
 

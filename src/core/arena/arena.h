@@ -67,11 +67,20 @@ uint64_t kmem_arena_purge_all(void);
  * the limit on dirty pages). */
 void kmem_arena_decay(void);
 
+/* Every page ever used lies below this one (a plain read: for a fork
+ * child, alone, and for the checkers). */
+static inline uint32_t kmem_arena_high_mark(void)
+{
+    return kmem_arena.ka_high;
+}
+
 /* Pages in dirty runs (a relaxed read, for the reclaimer's threshold). */
 uint64_t kmem_arena_dirty_pages(void);
 
-/* Around fork(): take, release, or (in the child) reset the arena lock. */
-void kmem_arena_fork(enum kmem_fork_phase phase);
+/* Around fork(): the arena lock (see kmem_lock_fork, whose answer it
+ * returns). A child whose parent's fork skipped it rebuilds the free runs
+ * from the page descriptors (repair.c). */
+bool kmem_arena_fork(enum kmem_fork_phase phase);
 
 /* The arena's share of kmem_arena_stats (takes the arena lock). */
 void kmem_arena_read_stats(struct kmem_arena_stats *out);

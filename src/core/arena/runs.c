@@ -124,6 +124,19 @@ uint32_t kmem_run_at_edge(uint32_t page)
     return d->ku_kind == KMEM_KIND_FREE ? d->ku_word : 0;
 }
 
+void kmem_run_place(uint32_t id, uint32_t page, uint32_t npages, unsigned state)
+{
+    struct kmem_run *r = kmem_run(id);
+    r->rn_page = page;
+    r->rn_npages = npages;
+    r->rn_state = (uint8_t)state;
+    A.ka_pages[page].ku_word = id;
+    A.ka_pages[page + npages - 1].ku_word = id;
+    kmem_run_bin_insert(id);
+    if (state == KMEM_RUN_DIRTY)
+        kmem_run_age_append(id);
+}
+
 /*
  * Make [page, page+npages) a free run of `state`, joining neighbours of the
  * same state. `spare` is a record the caller holds for it, or 0; without
@@ -159,15 +172,7 @@ uint32_t kmem_run_insert_free(uint32_t page, uint32_t npages, unsigned state, ui
     } else if (spare != 0) {
         kmem_run_record_release(spare);
     }
-    struct kmem_run *r = kmem_run(id);
-    r->rn_page = start;
-    r->rn_npages = len;
-    r->rn_state = (uint8_t)state;
-    A.ka_pages[start].ku_word = id;
-    A.ka_pages[start + len - 1].ku_word = id;
-    kmem_run_bin_insert(id);
-    if (state == KMEM_RUN_DIRTY)
-        kmem_run_age_append(id);
+    kmem_run_place(id, start, len, state);
     kmem_run_count_free(state, (int64_t)npages);
     return id;
 }

@@ -58,6 +58,11 @@ void kmem_run_record_release(uint32_t id);
  * past the end), or 0. */
 uint32_t kmem_run_at_edge(uint32_t page);
 
+/* Make record id the run [page, page+npages) of `state` (its pages'
+ * descriptors already clear but for the two ends, which it writes), on
+ * its bin list and, if dirty, the age list. Counts no pages. */
+void kmem_run_place(uint32_t id, uint32_t page, uint32_t npages, unsigned state);
+
 /* Make [page, page+npages) a free run of `state`, joining neighbours of
  * the same state; `spare` is a record the caller holds for it, or 0
  * (then at most one unused record is needed: kmem_arena_ensure_records).
@@ -102,5 +107,11 @@ void kmem_arena_ensure_records(uint32_t n);
  * is due. */
 #define KMEM_PURGE_PER_FREE 2
 void kmem_arena_enforce_dirty_limit(uint32_t max_runs);
+
+/* ---- repair.c ------------------------------------------------------------- */
+
+/* In a fork child whose parent's fork skipped the arena lock: rebuild the
+ * run records, bins, age list and counts from the page descriptors. */
+void kmem_arena_rebuild(void);
 
 #endif /* KMEM_RUNS_H */

@@ -41,3 +41,14 @@ void kmem_lock_wake(kmem_lock *lock)
 {
     kmem_os_wake(&lock->lk_word, false);
 }
+
+bool kmem_lock_take_within(kmem_lock *lock, uint32_t ms)
+{
+    for (uint32_t waited = 0;; waited++) {
+        if (kmem_lock_try(lock))
+            return true;
+        if (waited == ms)
+            return false;
+        kmem_os_sleep_ms(1);
+    }
+}

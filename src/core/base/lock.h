@@ -65,24 +65,6 @@ static inline bool kmem_lock_held_by_me(const kmem_lock *lock)
            kmem_thread_id();
 }
 
-/* fork(): take the lock unless the forking thread already holds it (then
- * the fork interrupted kmem, and waiting would never end). */
-static inline void kmem_lock_fork_prepare(kmem_lock *lock)
-{
-    if (kmem_lock_held_by_me(lock))
-        __atomic_store_n(&lock->lk_skip, kmem_thread_id(), __ATOMIC_RELAXED);
-    else
-        kmem_lock_acquire(lock);
-}
-
-static inline void kmem_lock_fork_parent(kmem_lock *lock)
-{
-    if (__atomic_load_n(&lock->lk_skip, __ATOMIC_RELAXED) == kmem_thread_id())
-        __atomic_store_n(&lock->lk_skip, 0, __ATOMIC_RELAXED);
-    else
-        kmem_lock_release(lock);
-}
-
 /* In the child only the forking thread exists: every lock is free. */
 static inline void kmem_lock_fork_child(kmem_lock *lock)
 {
@@ -90,16 +72,70 @@ static inline void kmem_lock_fork_child(kmem_lock *lock)
     __atomic_store_n(&lock->lk_word, 0, __ATOMIC_RELAXED);
 }
 
-enum kmem_fork_phase { KMEM_FORK_PREPARE, KMEM_FORK_PARENT, KMEM_FORK_CHILD };
+/*
+ * fork(), step by step (core/alloc/fork.c drives them over every lock, in
+ * the lock order):
+ *
+ *   KMEM_FORK_ASK          does the forking thread hold this lock? Then
+ *                          fork() came from a signal handler that
+ *                          interrupted kmem.
+ *   KMEM_FORK_PREPARE      take the lock, unless the forking thread holds
+ *                          it already (waiting would never end): then it
+ *                          is skipped.
+ *   KMEM_FORK_PREPARE_INTERRUPTED
+ *                          the same, after an interruption: another
+ *                          thread may hold an outer lock while it waits
+ *                          for one the forking thread holds, so a lock
+ *                          another thread holds is waited for at most
+ *                          KMEM_FORK_WAIT_MS, then skipped.
+ *   KMEM_FORK_PARENT       release what PREPARE took.
+ *   KMEM_FORK_CHILD        reset it (only the forking thread lives on).
+ *
+ * kmem_lock_fork returns, for ASK, whether the caller holds the lock; for
+ * CHILD, whether it was skipped: the data it guards may then be half
+ * changed, and its owner repairs it.
+ */
+enum kmem_fork_phase {
+    KMEM_FORK_ASK,
+    KMEM_FORK_PREPARE,
+    KMEM_FORK_PREPARE_INTERRUPTED,
+    KMEM_FORK_PARENT,
+    KMEM_FORK_CHILD
+};
 
-static inline void kmem_lock_fork(kmem_lock *lock, enum kmem_fork_phase phase)
+#define KMEM_FORK_WAIT_MS 20
+
+/* Take the lock if it comes free within about `ms` milliseconds. */
+bool kmem_lock_take_within(kmem_lock *lock, uint32_t ms);
+
+static inline bool kmem_lock_fork(kmem_lock *lock, enum kmem_fork_phase phase)
 {
-    if (phase == KMEM_FORK_PREPARE)
-        kmem_lock_fork_prepare(lock);
-    else if (phase == KMEM_FORK_PARENT)
-        kmem_lock_fork_parent(lock);
-    else
+    uint32_t self = kmem_thread_id();
+    switch (phase) {
+    case KMEM_FORK_ASK:
+        return kmem_lock_held_by_me(lock);
+    case KMEM_FORK_PREPARE:
+    case KMEM_FORK_PREPARE_INTERRUPTED:
+        if (kmem_lock_held_by_me(lock) ||
+            (phase == KMEM_FORK_PREPARE_INTERRUPTED &&
+             !kmem_lock_take_within(lock, KMEM_FORK_WAIT_MS)))
+            __atomic_store_n(&lock->lk_skip, self, __ATOMIC_RELAXED);
+        else if (phase == KMEM_FORK_PREPARE)
+            kmem_lock_acquire(lock);
+        return false;
+    case KMEM_FORK_PARENT:
+        if (__atomic_load_n(&lock->lk_skip, __ATOMIC_RELAXED) == self)
+            __atomic_store_n(&lock->lk_skip, 0, __ATOMIC_RELAXED);
+        else
+            kmem_lock_release(lock);
+        return false;
+    case KMEM_FORK_CHILD:
+    default: {
+        bool skipped = __atomic_load_n(&lock->lk_skip, __ATOMIC_RELAXED) != 0;
         kmem_lock_fork_child(lock);
+        return skipped;
+    }
+    }
 }
 
 #endif /* KMEM_LOCK_H */

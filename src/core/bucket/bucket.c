@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bucket.c — slabs and their free lists, the transfer caches in front of
- * them, and releasing empty slabs (see bucket.h). The size classes are
- * classes.c; the checker, check.c.
+ * them, releasing empty slabs, and rebuilding a bucket in a fork child
+ * (see bucket.h). The size classes are classes.c; the checker, check.c.
  */
 #include "core/bucket/bucket.h"
 
@@ -362,8 +362,81 @@ void kmem_buckets_release_idle(void)
     }
 }
 
-void kmem_buckets_fork(enum kmem_fork_phase phase)
+/*
+ * A fork() child whose parent's fork skipped bucket b's lock (its thread
+ * was stopped inside the bucket, or another thread held the lock too long
+ * to wait for): the lists and counts may be half changed, so they are
+ * rebuilt from the slabs themselves. A slab is a first page of kind b
+ * with all its tails (the arena is already whole, kmem_arena_fork); its
+ * free pieces are those that carry the slab mark or the fresh mark (or,
+ * built without thread caches, lie past the fresh cut), each relinked.
+ * The transfer cache is dropped: its pieces, and those the interrupted
+ * operation had in hand, stay out of use in the child (they carry the
+ * free key, which no list takes for free); a piece is never listed twice.
+ */
+void kmem_bucket_rebuild(unsigned b)
 {
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    const struct kmem_class *c = &kmem_classes[b];
+    uint32_t old_fresh = kb->kb_fresh, old_fresh_next = kb->kb_fresh_next;
+    __atomic_fetch_sub(&empty_pages, kb->kb_empty * c->kc_pages, __ATOMIC_RELAXED);
+    kb->kb_partial = 0;
+    kb->kb_fresh = 0;
+    kb->kb_fresh_next = 0;
+    kb->kb_slabs = 0;
+    kb->kb_free = 0;
+    KMEM_RELAXED_STORE(kb->kb_empty, 0);
+    kb->kb_empty_low = 0;
+    xfer_set(kb, 0);
+    kb->kb_xfer_low = 0;
+    uint32_t high = kmem_arena_high_mark();
+    for (uint32_t slab = 0; slab < high; slab++) {
+        struct kmem_page *d = kmem_page_of(slab);
+        if (d->ku_kind != b)
+            continue;
+        uint32_t p = 1;
+        while (p < c->kc_pages && slab + p < high &&
+               d[p].ku_kind == KMEM_KIND_SLAB_TAIL + b && d[p].ku_word == p)
+            p++;
+        if (p < c->kc_pages)
+            continue; /* never finished: its pages stay out of use */
+        char *base = slab_base(slab);
+        uint32_t head = 0, nfree = 0;
+        for (uint32_t i = c->kc_pieces; i-- > 0;) {
+            uintptr_t *w = (uintptr_t *)(base + (size_t)i * c->kc_size);
+            bool fresh = KMEM_THREAD_CACHE ? w[1] == kmem_fresh_mark(w)
+                                           : old_fresh == slab + 1 && i >= old_fresh_next;
+            if (!fresh && w[1] != kmem_slab_mark(w))
+                continue;
+            w[0] = kmem_slab_link(w, head);
+            w[1] = kmem_slab_mark(w);
+            head = i;
+            nfree++;
+        }
+        d->ku_freehead = (uint8_t)head;
+        d->ku_nfree = (uint16_t)nfree;
+        d->ku_word = 0;
+        if (nfree > 0) {
+            d->ku_word = kb->kb_partial;
+            kb->kb_partial = slab + 1;
+        }
+        kb->kb_slabs++;
+        kb->kb_free += nfree;
+        if (nfree == c->kc_pieces)
+            empty_changed(b, +1);
+        slab += c->kc_pages - 1;
+    }
+    kb->kb_empty_low = kb->kb_empty;
+}
+
+bool kmem_buckets_fork(enum kmem_fork_phase phase)
+{
+    bool any = false;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        kmem_lock_fork(&kmem_buckets[b].kb_lock, phase);
+        if (kmem_lock_fork(&kmem_buckets[b].kb_lock, phase)) {
+            any = true;
+            if (phase == KMEM_FORK_CHILD)
+                kmem_bucket_rebuild(b);
+        }
+    return any;
 }

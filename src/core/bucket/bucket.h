@@ -207,8 +207,11 @@ static inline uint32_t kmem_slab_fresh_from(unsigned b, uint32_t slab)
  * links intact. Bucket lock held. */
 bool kmem_slab_list_intact(unsigned b, uint32_t slab);
 
-/* Around fork(): every bucket lock (see kmem_lock_fork). */
-void kmem_buckets_fork(enum kmem_fork_phase phase);
+/* Around fork(): every bucket lock (see kmem_lock_fork; the answer is
+ * whether any bucket answered yes). In the child, a bucket whose lock
+ * was skipped is rebuilt from its slabs (kmem_bucket_rebuild). */
+bool kmem_buckets_fork(enum kmem_fork_phase phase);
+void kmem_bucket_rebuild(unsigned b);
 
 /* Check each bucket's lists and counters (see the invariants above);
  * `cached[b]` is the number of pieces thread caches hold. */

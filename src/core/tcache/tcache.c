@@ -29,6 +29,7 @@ static struct kmem_tcache *registry;                 /* [registry] live caches *
 static uint64_t retired_requests[KMEM_NBUCKETS + 1]; /* [registry] by bucket */
 static struct kmem_tcount retired[KMEM_TYPE_SLOTS][KMEM_NBUCKETS + 1]; /* [registry] */
 static uint32_t lost_at_fork; /* caches of threads that did not survive a fork */
+static uint32_t repairs_at_fork; /* kmem_tcache_repair_self calls */
 
 /* The counters of a bin for a slot. */
 static struct kmem_tcount *count_of(struct kmem_tcache *tc, unsigned b, unsigned slot)
@@ -68,19 +69,41 @@ static uint32_t give_bottom(struct kmem_tbin *bin, unsigned b, uint32_t give)
     return to_slabs;
 }
 
-/* Give every cached piece back. With `restamp` (a fork child emptying a
- * lost thread's cache), first write the free key into each piece: the
- * thread may have stopped in a push between storing the piece and writing
- * its key. */
-static bool empty_bins(struct kmem_tcache *tc, bool restamp)
+/* A bin of a cache whose thread a fork() stopped at any instruction
+ * inside kmem: keep only the pieces that belong there, each once, and
+ * write the free key into each. The thread may have stopped in a push
+ * between storing the piece and writing its key, or while giving the
+ * bottom of the bin back to its bucket (then the pieces already on a
+ * slab's list carry the slab mark, and the stack may list some twice,
+ * half moved down). Each kept piece is marked key ^ 3 on the way, to find
+ * the second listing of it. */
+static void tidy_bin(struct kmem_tbin *bin)
+{
+    void **low = bin->tb_low, **sp = bin->tb_sp, **out = low;
+    if (sp == NULL)
+        return;
+    for (void **p = low; p < sp; p++) {
+        uintptr_t *w = *p, key = kmem_piece_key(w);
+        if (w[1] == kmem_slab_mark(w) || w[1] == kmem_fresh_mark(w) || w[1] == (key ^ 3))
+            continue;
+        w[1] = key ^ 3;
+        *out++ = w;
+    }
+    for (void **p = low; p < out; p++)
+        ((uintptr_t *)*p)[1] = kmem_piece_key(*p);
+    KMEM_RELAXED_STORE(bin->tb_sp, out);
+}
+
+/* Give every cached piece back. With `tidy` (a fork child emptying a lost
+ * thread's cache), each bin is tidied first. */
+static bool empty_bins(struct kmem_tcache *tc, bool tidy)
 {
     bool to_slabs = false;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
+        if (tidy && bin->tb_sp != NULL)
+            tidy_bin(bin);
         uint32_t n = (uint32_t)(bin->tb_sp - bin->tb_low);
-        if (restamp)
-            for (uint32_t i = 0; i < n; i++)
-                ((uintptr_t *)bin->tb_low[i])[1] = kmem_piece_key(bin->tb_low[i]);
         if (n != 0 && give_bottom(bin, b, n) != 0)
             to_slabs = true;
     }
@@ -280,9 +303,19 @@ void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
     kmem_lock_release(&registry_lock);
 }
 
-void kmem_tcache_fork(enum kmem_fork_phase phase)
+bool kmem_tcache_fork(enum kmem_fork_phase phase)
 {
-    kmem_lock_fork(&registry_lock, phase);
+    return kmem_lock_fork(&registry_lock, phase);
+}
+
+void kmem_tcache_repair_self(void)
+{
+    repairs_at_fork++;
+    struct kmem_tcache *self = kmem_tcache_self();
+    if (self->tc_state != KMEM_TC_ACTIVE)
+        return;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        tidy_bin(&self->tc_bins[b]);
 }
 
 uint32_t kmem_tcache_retire_lost(size_t *bytes)
@@ -311,4 +344,9 @@ uint32_t kmem_tcache_retire_lost(size_t *bytes)
 uint32_t kmem_tcache_lost_at_fork(void)
 {
     return lost_at_fork;
+}
+
+uint32_t kmem_tcache_repairs_at_fork(void)
+{
+    return repairs_at_fork;
 }

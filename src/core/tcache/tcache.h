@@ -115,8 +115,22 @@ void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum);
 void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
                           uint64_t requests[KMEM_NBUCKETS + 1]);
 
-/* Around fork(): the registry lock. */
-void kmem_tcache_fork(enum kmem_fork_phase phase);
+/* Around fork(): the registry lock (see kmem_lock_fork, whose answer it
+ * returns). Registering and unlinking a cache leave the list whole for a
+ * walk from its head at every step, so an interrupted one needs no
+ * repair. */
+bool kmem_tcache_fork(enum kmem_fork_phase phase);
+
+/* In a fork child whose parent's fork interrupted this thread inside kmem
+ * (a lock of a bucket or the arena was skipped): keep in each of the
+ * thread's bins only the pieces that belong there, each once (see
+ * kmem_tcache_retire_lost). */
+void kmem_tcache_repair_self(void);
+
+/* Fork children in this process's line that repaired so (their parent's
+ * fork() interrupted kmem): the statistics may be off by what the repair
+ * left out of use. */
+uint32_t kmem_tcache_repairs_at_fork(void);
 
 /* In a fork child, after kmem_tcache_fork(KMEM_FORK_CHILD): retire the
  * caches of the threads that did not survive the fork (their memory is

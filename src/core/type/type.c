@@ -390,7 +390,10 @@ int kmem_type_set_limit(struct kmem_type *type, size_t bytes)
     return KMEM_OK;
 }
 
-void kmem_types_fork(enum kmem_fork_phase phase)
+bool kmem_types_fork(enum kmem_fork_phase phase)
 {
-    kmem_lock_fork(&types_lock, phase);
+    /* What the lock guards is appended to or counted, never unlinked: an
+     * interrupted registration leaves the list whole, and an interrupted
+     * count only a count off. */
+    return kmem_lock_fork(&types_lock, phase);
 }

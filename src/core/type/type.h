@@ -124,7 +124,8 @@ void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded)
 
 int kmem_type_set_limit(struct kmem_type *type, size_t bytes);
 
-/* Around fork(): the registry and limit lock (see kmem_lock_fork). */
-void kmem_types_fork(enum kmem_fork_phase phase);
+/* Around fork(): the registry and limit lock (see kmem_lock_fork, whose
+ * answer it returns). */
+bool kmem_types_fork(enum kmem_fork_phase phase);
 
 #endif /* KMEM_TYPE_H */
