@@ -220,6 +220,17 @@ $(O)/fuzz/fuzz_api: tests/fuzz/fuzz_api.c $(API_FUZZ_SRC) $(HEADERS)
 	    -DKMEM_EXPORT_DEFAULT=0 -DKMEM_EXPORT_DELAY_DEFAULT_MS=1000u $(INC) $(SRCINC) -Itests \
 	    $< $(API_FUZZ_SRC) -o $@ -lpthread
 
+# fuzz_settings: what kmem reads from the environment, compiled from its
+# sources with the harness as the platform (its getenv, its error output).
+SETTINGS_FUZZ_SRC := src/core/alloc/settings.c src/core/base/parse.c src/core/base/diag.c \
+                     src/core/base/text.c
+$(O)/fuzz/fuzz_settings: tests/fuzz/fuzz_settings.c $(SETTINGS_FUZZ_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=gnu11 -O1 -g $(WARN) -Wno-missing-prototypes -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DKMEM_BUILDING \
+	    -DKMEM_EXPORT_DEFAULT=1 -DKMEM_EXPORT_DELAY_DEFAULT_MS=1000u $(INC) $(SRCINC) -Itests \
+	    $< $(SETTINGS_FUZZ_SRC) -o $@
+
 $(O)/fuzz/make_corpus: tests/fuzz/make_corpus.c $(READER_SRC) tests/records.h $(STATIC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(APPFLAGS) $(SRCINC) $< $(READER_SRC) -o $@ $(STATIC) -lpthread

@@ -120,6 +120,14 @@ else
     bad "kmem-run --limit" "$work/runlimit.log"
 fi
 
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "  skip  kmem-run arguments: no python3 (make test-deps installs it)"
+elif python3 "$(dirname "$0")/kmem_run_args.py" "$run" "$lib" >"$work/run-args.log" 2>&1; then
+    ok "kmem-run: $(tail -n 1 "$work/run-args.log") (random arguments against its documentation)"
+else
+    bad "kmem-run arguments" "$work/run-args.log"
+fi
+
 # 10. Real programs (what they need: make test-deps).
 if [ "${KMEM_SKIP_REAL_PROGRAMS:-0}" = 1 ]; then
     echo "  skip  real programs (KMEM_SKIP_REAL_PROGRAMS=1)"
