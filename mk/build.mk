@@ -60,9 +60,14 @@ SRCINC   := -Isrc
 # static image: no -fPIC.
 EXPORT          ?= 1
 EXPORT_DELAY_MS ?= 1000
+# DEBUG=N builds kmem with KMEM_DEBUG's checks N (core/alloc/debug.h: 1
+# junk, 2 redzone, 4 guard, 8 quarantine) on by default, for measuring
+# what each costs in make bench (--also).
+DEBUG           ?= 0
 PICFLAG  := $(if $(CROSS),,-fPIC)
 LIBFLAGS := -std=c11 $(OPT) $(WARN) $(PICFLAG) -fvisibility=hidden -DKMEM_BUILDING $(ARCHFLAGS) $(SANFLAGS) \
-            $(INC) $(SRCINC) -DKMEM_EXPORT_DEFAULT=$(EXPORT) -DKMEM_EXPORT_DELAY_DEFAULT_MS=$(EXPORT_DELAY_MS)u
+            $(INC) $(SRCINC) -DKMEM_EXPORT_DEFAULT=$(EXPORT) -DKMEM_EXPORT_DELAY_DEFAULT_MS=$(EXPORT_DELAY_MS)u \
+            -DKMEM_DEBUG_DEFAULT=$(DEBUG)u
 # Tests and benchmarks: the same warnings, GNU extensions allowed (threads,
 # clock_gettime), and no hidden visibility.
 APPFLAGS := -std=gnu11 $(OPT) $(WARN) -Wno-missing-prototypes $(ARCHFLAGS) $(SANFLAGS) $(INC) -Itests

@@ -48,6 +48,13 @@ bool kmem_os_commit(void *addr, size_t size)
     return true;
 }
 
+bool kmem_os_protect(void *addr, size_t size, bool accessible)
+{
+    (void)addr;
+    (void)size;
+    return accessible; /* no memory protection: no guard pages */
+}
+
 void kmem_os_decommit(void *addr, size_t size)
 {
     if (hooks.decommit != NULL)

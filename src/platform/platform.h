@@ -45,6 +45,11 @@ bool kmem_os_commit(void *addr, size_t size);
  * the range stays committed and usable. */
 void kmem_os_decommit(void *addr, size_t size);
 
+/* Make a committed page range inaccessible (a guard: any access faults)
+ * or, with `accessible`, readable and writable again. False when the
+ * platform cannot (freestanding) or refuses (too many mappings). */
+bool kmem_os_protect(void *addr, size_t size, bool accessible);
+
 /* True when memory given back by kmem_os_decommit reads as zero the next
  * time it is touched (so a zeroed request needs no memset). */
 bool kmem_os_decommit_zeroes(void);

@@ -95,6 +95,14 @@ bool kmem_os_commit(void *addr, size_t size)
     return mprotect(addr, size, PROT_READ | PROT_WRITE) == 0;
 }
 
+bool kmem_os_protect(void *addr, size_t size, bool accessible)
+{
+    int saved = errno;
+    bool done = mprotect(addr, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+    errno = saved;
+    return done;
+}
+
 void kmem_os_decommit(void *addr, size_t size)
 {
     int saved = errno;

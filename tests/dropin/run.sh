@@ -67,6 +67,16 @@ on_kmem "1.5 GiB block, over 4 GiB in total" "$bin/big"
 on_kmem "dlopen'ed zlib allocates; whole usable sizes" "$bin/dlopen_alloc"
 on_kmem "bad frees abort with one line" "$bin/bad_free"
 on_kmem "blocks damaged after free are never handed out twice" "$bin/heap_damage"
+for mode in default debug; do
+    log="$work/probes-$mode.log"
+    debug=
+    [ "$mode" = debug ] && debug=KMEM_DEBUG=all
+    if timeout "$limit" env LD_PRELOAD="$lib" $debug "$bin/probes" "$mode" >"$log" 2>&1; then
+        ok "probes, $(tail -n 2 "$log" | head -n 1)"
+    else
+        bad "probes, $mode mode" "$log"
+    fi
+done
 on_kmem "fork while threads exchange cache batches: no block twice" "$bin/fork_threads" 4
 # Threads that all end with pthread_exit while kmem's thread runs: the
 # process must still end (exit 0, at-exit handlers run), and promptly.

@@ -32,11 +32,11 @@
 
 /* ---- the harness as the platform ---------------------------------------- */
 
-enum { NVARS = 11, VALUE_MAX = 400 };
+enum { NVARS = 12, VALUE_MAX = 400, DEBUG_VAR = 11 };
 static const char *const names[NVARS] = {
     "KMEM_ARENA_SIZE", "KMEM_LIMIT",   "KMEM_DECAY_MS",        "KMEM_TCACHE_BYTES",
     "KMEM_BACKGROUND", "KMEM_DIRTY_MAX", "KMEM_EXPORT",       "KMEM_EXPORT_DIR",
-    "KMEM_EXPORT_HZ",  "KMEM_EXPORT_DELAY_MS", "KMEM_NOT_A_SETTING",
+    "KMEM_EXPORT_HZ",  "KMEM_EXPORT_DELAY_MS", "KMEM_NOT_A_SETTING", "KMEM_DEBUG",
 };
 static char values[NVARS][VALUE_MAX + 1];
 static bool set[NVARS];
@@ -109,6 +109,52 @@ static bool model_size(const char *s, uint64_t *out)
     return true;
 }
 
+/* KMEM_DEBUG as settings.c documents it: words among junk, redzone,
+ * guard, quarantine, quarantine=SIZE, all, 1, on, none, 0, off, joined by
+ * single commas. The checks (debug.h's bits) into *checks, the quarantine
+ * size into *held (unchanged without one). */
+static bool model_debug(const char *v, uint64_t *checks, uint64_t *held)
+{
+    static const struct {
+        const char *word;
+        uint64_t checks;
+    } words[] = {
+        { "junk", 1 }, { "redzone", 2 }, { "guard", 4 }, { "quarantine", 8 }, { "all", 15 },
+        { "1", 15 },   { "on", 15 },     { "none", 0 },  { "0", 0 },           { "off", 0 },
+    };
+    uint64_t c = 0, h = *held;
+    const char *at = v;
+    for (;;) {
+        const char *end = strchr(at, ',');
+        size_t n = end != NULL ? (size_t)(end - at) : strlen(at);
+        if (n > 255)
+            return false; /* settings.c reads words of up to 255 characters */
+        char word[VALUE_MAX + 1];
+        memcpy(word, at, n);
+        word[n] = '\0';
+        bool found = false;
+        if (strncmp(word, "quarantine=", 11) == 0) {
+            if (!model_size(word + 11, &h))
+                return false;
+            c |= 8;
+            found = true;
+        }
+        for (size_t i = 0; !found && i < sizeof words / sizeof words[0]; i++)
+            if (strcmp(word, words[i].word) == 0) {
+                c |= words[i].checks;
+                found = true;
+            }
+        if (!found)
+            return false;
+        if (end == NULL)
+            break;
+        at = end + 1;
+    }
+    *checks = c;
+    *held = h;
+    return true;
+}
+
 /* Does the model understand variable i's value? Fills *size for sizes. */
 static bool model_understands(int i, uint64_t *size)
 {
@@ -124,6 +170,10 @@ static bool model_understands(int i, uint64_t *size)
     case 7:  /* KMEM_EXPORT_DIR: any text that fits */
     case 10: /* not read at all */
         return true;
+    case DEBUG_VAR: {
+        uint64_t checks, held = 0;
+        return model_debug(v, &checks, &held);
+    }
     default:
         return model_size(v, size);
     }
@@ -247,6 +297,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (set[7] && strlen(values[7]) >= sizeof s.st_export_dir)
         expect[7] = true; /* too long: not published */
+    uint64_t checks = def.st_debug, held = def.st_quarantine_bytes;
+    if (set[DEBUG_VAR] && values[DEBUG_VAR][0] != '\0' && !expect[DEBUG_VAR])
+        (void)model_debug(values[DEBUG_VAR], &checks, &held);
+    if (s.st_debug != checks || s.st_quarantine_bytes != held)
+        fail("KMEM_DEBUG is not what it asked for", DEBUG_VAR);
     check_warnings(expect);
 
     if (s.st_background < KMEM_BACKGROUND_OFF || s.st_background > KMEM_BACKGROUND_ON)

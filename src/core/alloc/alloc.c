@@ -10,6 +10,7 @@
  */
 #include "core/alloc/alloc.h"
 
+#include "core/alloc/debug.h"
 #include "core/alloc/init.h"
 #include "core/alloc/reclaim.h"
 #include "core/alloc/threads.h"
@@ -19,6 +20,7 @@
 #include "core/bucket/bucket.h"
 #include "core/tcache/tcache.h"
 #include "core/type/type.h"
+#include "platform/platform.h"
 
 /* ---- what a pointer is -------------------------------------------------- */
 
@@ -84,6 +86,25 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
     return blk;
 }
 
+/* KMEM_DEBUG=guard: the pages after each large block's own. */
+static uint32_t guard_pages(void)
+{
+    return (kmem_debug & KMEM_DEBUG_GUARD) ? 1 : 0;
+}
+
+/* The bytes of a live block the program may use: the piece, or the large
+ * block's pages but its guard; with KMEM_DEBUG=redzone, the size it asked
+ * for, the redzone checked. */
+static size_t usable_of(const struct block *blk, const void *ptr, const struct kmem_type *type,
+                        const char *who)
+{
+    size_t usable = blk->bl_small ? blk->bl_size
+                                  : (size_t)(blk->bl_npages - guard_pages()) << KMEM_PAGE_SHIFT;
+    if (kmem_debug & KMEM_DEBUG_REDZONE)
+        return kmem_debug_asked(ptr, usable, type, who);
+    return usable;
+}
+
 /* ---- allocation --------------------------------------------------------- */
 
 static struct kmem_size piece_size(unsigned b)
@@ -139,6 +160,8 @@ static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool co
     } else if ((piece = kmem_bucket_take_one(b)) == NULL) {
         return NULL;
     } else {
+        if (kmem_debug != 0)
+            kmem_reclaim_poke(); /* as a refill would: no cache, no refills */
         uintptr_t *w = piece;
         if (w[1] != kmem_piece_key(w))
             kmem_bad_free_block(who, w, kmem_classes[b].kc_size, KMEM_WRITTEN_AFTER_FREE);
@@ -172,25 +195,32 @@ static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int fl
             kmem_type_unadmit(type, piece_size(b), true);
         return exhausted(size, type, flags, who);
     }
+    if (kmem_debug & KMEM_DEBUG_JUNK)
+        kmem_debug_check_junk(p, rounded, who);
     if (flags & KM_ZERO)
         __builtin_memset(p, 0, rounded);
+    if (kmem_debug & KMEM_DEBUG_REDZONE)
+        kmem_debug_arm(p, size, rounded);
     return p;
 }
 
-/* Whole pages; the first page's address a multiple of align_pages pages. */
+/* Whole pages; the first page's address a multiple of align_pages pages
+ * (and, with KMEM_DEBUG, room for the redzone and a guard page after). */
 static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *type,
                          int flags, const char *who)
 {
     if (!kmem_ensure_init())
         return exhausted(size, type, flags, who);
-    if (size > kmem_max_request()) {
+    size_t need = kmem_debug_request(size);
+    if (need > kmem_max_request() - ((size_t)guard_pages() << KMEM_PAGE_SHIFT)) {
         if (flags & KM_WAITOK)
             kmem_bad_request(who, size, type,
                              "request is larger than the arena; KM_WAITOK can never be met");
         return NULL;
     }
-    uint32_t npages = (uint32_t)((size + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
+    uint32_t npages = (uint32_t)((need + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT) + guard_pages();
     size_t rounded = (size_t)npages << KMEM_PAGE_SHIFT;
+    size_t usable = (size_t)(npages - guard_pages()) << KMEM_PAGE_SHIFT;
     kmem_type_ensure(type);
     int admit = kmem_type_admit(type, pages_size(rounded), size, true, flags, who);
     if (admit == KMEM_ADMIT_REFUSED)
@@ -212,15 +242,23 @@ static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *ty
     kmem_reclaim_poke();
     void *p = kmem_page_addr(page);
     if ((flags & KM_ZERO) && !zeroed)
-        __builtin_memset(p, 0, rounded);
+        __builtin_memset(p, 0, usable);
+    if (kmem_debug & KMEM_DEBUG_REDZONE)
+        kmem_debug_arm(p, size, usable);
+    if (guard_pages() != 0) /* without one if the system refuses */
+        (void)kmem_os_protect((char *)p + usable, KMEM_PAGE_SIZE, false);
     return p;
 }
 
 __attribute__((noinline)) void *kmem_alloc_slow(size_t size, struct kmem_type *type,
                                                  int flags, const char *who)
 {
-    if (size <= KMEM_MAXALLOCSAVE)
-        return alloc_small(kmem_bucket_index(size), size, type, flags, who);
+    /* Started first: KMEM_DEBUG, read then, may make the request larger. */
+    if (!kmem_ensure_init())
+        return exhausted(size, type, flags, who);
+    size_t need = kmem_debug_request(size);
+    if (need <= KMEM_MAXALLOCSAVE)
+        return alloc_small(kmem_bucket_index(need), size, type, flags, who);
     return alloc_large(size, 1, type, flags, who);
 }
 
@@ -229,10 +267,13 @@ void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int 
 {
     if (align <= KMEM_MINALLOC)
         return kmem_alloc(size, type, flags, who);
-    if (size <= KMEM_MAXALLOCSAVE && align <= KMEM_PAGE_SIZE) {
+    if (!kmem_ensure_init()) /* first: see kmem_alloc_slow */
+        return exhausted(size, type, flags, who);
+    size_t need = kmem_debug_request(size);
+    if (need <= KMEM_MAXALLOCSAVE && align <= KMEM_PAGE_SIZE) {
         /* Slabs are page aligned, so a bucket whose size is a multiple of
          * the alignment has only aligned pieces. */
-        unsigned b = kmem_bucket_index(size > align ? size : align);
+        unsigned b = kmem_bucket_index(need > align ? need : align);
         while (b <= KMEM_NBUCKETS && kmem_bucket_size(b) % align != 0)
             b++;
         if (b <= KMEM_NBUCKETS) {
@@ -242,10 +283,7 @@ void *kmem_alloc_aligned(size_t size, size_t align, struct kmem_type *type, int 
             return alloc_small(b, size, type, flags, who);
         }
     }
-    /* The arena's size is known only once kmem has started: this may be
-     * the process's first request. */
-    if (!kmem_ensure_init())
-        return exhausted(size, type, flags, who);
+    /* The arena's size is known only once kmem has started (above). */
     if (align > kmem_max_request()) {
         if (flags & KM_WAITOK)
             kmem_bad_request(who, size, type, "alignment is larger than the arena");
@@ -289,6 +327,23 @@ static void free_small(void *ptr, unsigned b, struct kmem_type *type, const char
     kmem_type_count_free(type, piece_size(b));
 }
 
+/* KMEM_DEBUG=quarantine: the piece is counted free and marked so (a second
+ * free of it is a double free), and held back; the oldest held piece goes
+ * back to its bucket instead, its junk checked. */
+static void free_held(void *ptr, unsigned b, struct kmem_type *type)
+{
+    ((uintptr_t *)ptr)[1] = kmem_piece_key(ptr);
+    kmem_type_count_free(type, piece_size(b));
+    unsigned out_b;
+    uintptr_t *out = kmem_debug_hold(ptr, b, &out_b);
+    if (out == NULL)
+        return;
+    if (kmem_debug & KMEM_DEBUG_JUNK)
+        kmem_debug_check_junk(out, kmem_classes[out_b].kc_size, "leaving the quarantine");
+    if (kmem_bucket_give_one(out_b, out) == KMEM_GIVE_SLAB)
+        kmem_reclaim_poke();
+}
+
 __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *type,
                                                   const char *who)
 {
@@ -296,6 +351,18 @@ __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *ty
         return;
     struct block blk = classify(ptr, type, true, who);
     kmem_type_ensure(type);
+    if (kmem_debug != 0) {
+        (void)usable_of(&blk, ptr, type, who); /* checks the redzone */
+        if (blk.bl_small && (kmem_debug & KMEM_DEBUG_JUNK))
+            kmem_debug_junk(ptr, blk.bl_size);
+        if (blk.bl_small && (kmem_debug & KMEM_DEBUG_QUARANTINE)) {
+            free_held(ptr, blk.bl_bucket, type);
+            return;
+        }
+        if (!blk.bl_small && guard_pages() != 0)
+            (void)kmem_os_protect((char *)ptr + blk.bl_size - KMEM_PAGE_SIZE, KMEM_PAGE_SIZE,
+                                  true);
+    }
     if (blk.bl_small) {
         free_small(ptr, blk.bl_bucket, type, who);
         return;
@@ -362,9 +429,14 @@ void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
         return kmem_alloc(size, type, flags, who);
     struct block blk = classify(ptr, type, true, who);
     kmem_type_ensure(type);
-    if (blk.bl_small && size <= KMEM_MAXALLOCSAVE && kmem_bucket_index(size) == blk.bl_bucket)
+    /* With KMEM_DEBUG a block always moves: a stale pointer to the old
+     * place then reads junk, and the redzone is made anew. */
+    size_t old = usable_of(&blk, ptr, type, who);
+    if (kmem_debug == 0 && blk.bl_small && size <= KMEM_MAXALLOCSAVE &&
+        kmem_bucket_index(size) == blk.bl_bucket)
         return ptr;
-    if (!blk.bl_small && size > KMEM_MAXALLOCSAVE && size <= kmem_max_request()) {
+    if (kmem_debug == 0 && !blk.bl_small && size > KMEM_MAXALLOCSAVE &&
+        size <= kmem_max_request()) {
         enum resized r = resize_in_place(&blk, size, type, flags, who);
         if (r == RESIZED)
             return ptr;
@@ -381,11 +453,11 @@ void *kmem_resize(void *ptr, size_t size, struct kmem_type *type, int flags,
     void *q = kmem_alloc(size, type, flags & ~KM_ZERO, who);
     if (q == NULL)
         return NULL;
-    __builtin_memcpy(q, ptr, blk.bl_size < size ? blk.bl_size : size);
+    __builtin_memcpy(q, ptr, old < size ? old : size);
     if (flags & KM_ZERO) {
         size_t usable = kmem_block_usable(q, type, who);
-        if (usable > blk.bl_size)
-            __builtin_memset((char *)q + blk.bl_size, 0, usable - blk.bl_size);
+        if (usable > old)
+            __builtin_memset((char *)q + old, 0, usable - old);
     }
     kmem_dealloc(ptr, type, who);
     return q;
@@ -395,5 +467,6 @@ size_t kmem_block_usable(const void *ptr, const struct kmem_type *type, const ch
 {
     if (ptr == NULL)
         return 0;
-    return classify(ptr, type, false, who).bl_size;
+    struct block blk = classify(ptr, type, false, who);
+    return usable_of(&blk, ptr, type, who);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fork.c — fork(): every lock is taken before, in the lock order (export,
- * types, thread-cache registry, buckets, arena), so that the child gets
- * consistent lists; the child then resets them all, being the only
- * thread, and hands back the caches of the threads that did not survive.
+ * types, the debug quarantine, thread-cache registry, buckets, arena), so
+ * that the child gets consistent lists; the child then resets them all,
+ * being the only thread, and hands back the caches of the threads that
+ * did not survive.
  * (The reclaim lock, outermost, guards no data: not taken, only reset.)
  *
  * A fork() from a signal handler that interrupted kmem finds a lock its
@@ -26,6 +27,7 @@
  */
 #include "core/alloc/fork.h"
 
+#include "core/alloc/debug.h"
 #include "core/alloc/export.h"
 #include "core/alloc/reclaim.h"
 #include "core/alloc/threads.h"
@@ -40,12 +42,14 @@ static void fork_prepare(void)
     /* Every question asked, none cut short: each only reads its locks. */
     bool mine = kmem_export_fork(KMEM_FORK_ASK);
     mine |= kmem_types_fork(KMEM_FORK_ASK);
+    mine |= kmem_debug_fork(KMEM_FORK_ASK);
     mine |= kmem_tcache_fork(KMEM_FORK_ASK);
     mine |= kmem_buckets_fork(KMEM_FORK_ASK);
     mine |= kmem_arena_fork(KMEM_FORK_ASK);
     enum kmem_fork_phase take = mine ? KMEM_FORK_PREPARE_INTERRUPTED : KMEM_FORK_PREPARE;
     kmem_export_fork(take);
     kmem_types_fork(take);
+    kmem_debug_fork(take);
     kmem_tcache_fork(take);
     kmem_buckets_fork(take);
     kmem_arena_fork(take);
@@ -56,6 +60,7 @@ static void fork_parent(void)
     kmem_arena_fork(KMEM_FORK_PARENT);
     kmem_buckets_fork(KMEM_FORK_PARENT);
     kmem_tcache_fork(KMEM_FORK_PARENT);
+    kmem_debug_fork(KMEM_FORK_PARENT);
     kmem_types_fork(KMEM_FORK_PARENT);
     kmem_export_fork(KMEM_FORK_PARENT);
 }
@@ -67,6 +72,7 @@ static void fork_child(void)
     bool repaired = kmem_arena_fork(KMEM_FORK_CHILD);
     repaired |= kmem_buckets_fork(KMEM_FORK_CHILD);
     kmem_types_fork(KMEM_FORK_CHILD);
+    kmem_debug_fork(KMEM_FORK_CHILD);
     kmem_tcache_fork(KMEM_FORK_CHILD);
     if (repaired)
         kmem_tcache_repair_self();

@@ -7,6 +7,7 @@
  */
 #include "core/alloc/init.h"
 
+#include "core/alloc/debug.h"
 #include "core/alloc/export.h"
 #include "core/alloc/fork.h"
 #include "core/alloc/reclaim.h"
@@ -80,6 +81,8 @@ static int start_locked(const struct kmem_options *options)
     kmem_arena_set_cap(s->st_memory_limit);
     kmem_arena_set_decay(s->st_decay_ms, s->st_dirty_max);
     kmem_buckets_init(s->st_tcache_bytes);
+    kmem_debug_start(s->st_debug, s->st_quarantine_bytes);
+    kmem_buckets_fill_new_slabs((s->st_debug & KMEM_DEBUG_JUNK) ? KMEM_JUNK_BYTE : -1);
 
     struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
     fp->fp_secret = (uintptr_t)(kmem_os_random() | 1);
@@ -108,6 +111,8 @@ static int start_locked(const struct kmem_options *options)
 static void after_start(void)
 {
     kmem_fork_register();
+    if (kmem_debug & KMEM_DEBUG_QUARANTINE)
+        (void)kmem_os_at_exit(kmem_debug_at_exit);
     kmem_export_start();
     kmem_reclaim_start();
 }

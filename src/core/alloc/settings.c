@@ -12,9 +12,13 @@
  *   KMEM_EXPORT_DIR=PATH  where (default: see src/platform/export_dir.h)
  *   KMEM_EXPORT_HZ=N      how often, 1..1000 times a second (default 10)
  *   KMEM_EXPORT_DELAY_MS=N  not before the program has run this long
+ *   KMEM_DEBUG=WORDS      checks that cost time and memory (debug.h):
+ *                         junk, redzone, guard, quarantine[=SIZE],
+ *                         comma-separated; all (or 1, on); none (or 0, off)
  */
 #include "core/alloc/settings.h"
 
+#include "core/alloc/debug.h"
 #include "core/base/diag.h"
 #include "core/base/parse.h"
 #include "platform/platform.h"
@@ -34,6 +38,8 @@ static const struct kmem_settings defaults = {
     .st_export_interval_ms = 1000 / KMEM_EXPORT_HZ_DEFAULT,
     .st_export_delay_ms = KMEM_EXPORT_DELAY_DEFAULT_MS,
     .st_export_dir = "",
+    .st_debug = KMEM_DEBUG_DEFAULT,
+    .st_quarantine_bytes = KMEM_QUARANTINE_BYTES,
 };
 
 /* The size in the variable `name`, or `fallback` when it is unset or not
@@ -79,6 +85,59 @@ static bool env_switch(const char *name, bool fallback)
     return fallback;
 }
 
+/* KMEM_DEBUG: words separated by commas, each naming checks;
+ * "quarantine=SIZE" also sets the quarantine's size. The whole value is
+ * ignored, with a warning, if a word is not one of them (or is longer
+ * than 255 characters). */
+static uint32_t env_debug(uint32_t fallback, uint64_t *quarantine)
+{
+    const char *v = kmem_os_getenv("KMEM_DEBUG");
+    if (v == NULL || *v == '\0')
+        return fallback;
+    static const struct {
+        const char *word;
+        uint32_t checks;
+    } words[] = {
+        { "junk", KMEM_DEBUG_JUNK }, { "redzone", KMEM_DEBUG_REDZONE },
+        { "guard", KMEM_DEBUG_GUARD }, { "quarantine", KMEM_DEBUG_QUARANTINE },
+        { "all", KMEM_DEBUG_ALL }, { "1", KMEM_DEBUG_ALL }, { "on", KMEM_DEBUG_ALL },
+        { "none", 0 }, { "0", 0 }, { "off", 0 },
+    };
+    enum { NWORDS = sizeof words / sizeof words[0] };
+    uint32_t checks = 0;
+    uint64_t held = *quarantine;
+    for (;;) {
+        char word[256]; /* longer words are none of them */
+        size_t n = 0;
+        while (v[n] != '\0' && v[n] != ',' && n < sizeof word - 1) {
+            word[n] = v[n];
+            n++;
+        }
+        word[n] = '\0';
+        size_t i = 0;
+        const char *size = NULL;
+        if (n > 11 && __builtin_memcmp(word, "quarantine=", 11) == 0) {
+            size = word + 11;
+            word[10] = '\0';
+        }
+        while (i < NWORDS && !kmem_parse_same(word, words[i].word))
+            i++;
+        bool good = n > 0 && (v[n] == '\0' || v[n] == ',') && i < NWORDS &&
+                    (size == NULL || kmem_parse_size(size, &held));
+        if (!good || (v[n] == ',' && v[n + 1] == '\0')) {
+            kmem_warn("KMEM_DEBUG", " not understood (junk, redzone, guard, quarantine[=SIZE], "
+                                    "comma-separated; all or none); ignored");
+            return fallback;
+        }
+        checks |= words[i].checks;
+        if (v[n] == '\0')
+            break;
+        v += n + 1;
+    }
+    *quarantine = held;
+    return checks;
+}
+
 /* A size from the environment, at most `max`. */
 static uint64_t env_size_max(const char *name, uint64_t fallback, uint64_t max)
 {
@@ -120,6 +179,7 @@ void kmem_settings_read(const struct kmem_options *o)
     s.st_export_interval_ms = (uint32_t)(1000 / (hz != 0 ? hz : 1));
     s.st_export_delay_ms =
         (uint32_t)env_size_max("KMEM_EXPORT_DELAY_MS", s.st_export_delay_ms, UINT32_MAX);
+    s.st_debug = env_debug(s.st_debug, &s.st_quarantine_bytes);
     const char *dir = kmem_os_getenv("KMEM_EXPORT_DIR");
     if (dir != NULL) {
         size_t n = 0;

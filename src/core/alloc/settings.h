@@ -31,6 +31,8 @@ struct kmem_settings {
     uint32_t st_export_interval_ms; /* 1000 / KMEM_EXPORT_HZ */
     uint32_t st_export_delay_ms;    /* KMEM_EXPORT_DELAY_MS: not before */
     char st_export_dir[256];   /* KMEM_EXPORT_DIR; empty: the default */
+    uint32_t st_debug;         /* KMEM_DEBUG: KMEM_DEBUG_* checks (debug.h) */
+    uint64_t st_quarantine_bytes; /* KMEM_DEBUG=quarantine=SIZE */
 };
 
 /* [init] Filled by kmem_settings_read when kmem starts; read-only after. */

@@ -4,12 +4,21 @@
  */
 #include "core/alloc/stats.h"
 
+#include "core/alloc/debug.h"
 #include "core/alloc/own.h"
 #include "core/arena/arena.h"
 #include "core/bucket/bucket.h"
 #include "core/base/diag.h"
 #include "core/tcache/tcache.h"
 #include "core/type/type.h"
+
+/* Pieces free but out of the buckets, per bucket: in thread caches, and
+ * held back by KMEM_DEBUG=quarantine; and the cached requests. */
+static void sum_cached(uint64_t cached[KMEM_NBUCKETS + 1], uint64_t requests[KMEM_NBUCKETS + 1])
+{
+    kmem_tcache_sum_bins(cached, requests);
+    kmem_debug_add_held(cached);
+}
 
 static void fill_bucket(unsigned b, uint64_t cached, uint64_t requests,
                         struct kmem_bucket_stats *out)
@@ -35,14 +44,14 @@ static void fill_bucket(unsigned b, uint64_t cached, uint64_t requests,
 void kmem_collect_bucket(unsigned b, struct kmem_bucket_stats *out)
 {
     uint64_t cached[KMEM_NBUCKETS + 1], requests[KMEM_NBUCKETS + 1];
-    kmem_tcache_sum_bins(cached, requests);
+    sum_cached(cached, requests);
     fill_bucket(b, cached[b], requests[b], out);
 }
 
 void kmem_collect_arena(struct kmem_arena_stats *out)
 {
     uint64_t cached[KMEM_NBUCKETS + 1], requests[KMEM_NBUCKETS + 1];
-    kmem_tcache_sum_bins(cached, requests);
+    sum_cached(cached, requests);
     uint64_t small = 0;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_bucket_stats bs;
@@ -97,7 +106,7 @@ void kmem_record_type(struct kmem_type *type, struct kmem_export_type *out,
 void kmem_record_buckets(struct kmem_export_bucket *out, const struct kmem_record_sums *sums)
 {
     uint64_t cached[KMEM_NBUCKETS + 1], requests[KMEM_NBUCKETS + 1];
-    kmem_tcache_sum_bins(cached, requests);
+    sum_cached(cached, requests);
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_bucket_stats bs;
         fill_bucket(b, cached[b], requests[b], &bs);
@@ -151,7 +160,7 @@ int kmem_check_all(void)
 {
     int bad = kmem_arena_check();
     uint64_t cached[KMEM_NBUCKETS + 1], requests[KMEM_NBUCKETS + 1];
-    kmem_tcache_sum_bins(cached, requests);
+    sum_cached(cached, requests);
     bad += kmem_buckets_check(cached);
     bad += kmem_types_check();
     struct kmem_arena_stats as;

@@ -4,6 +4,8 @@
  */
 #include "core/alloc/threads.h"
 
+#include "core/alloc/debug.h"
+
 #include "core/alloc/own.h"
 #include "core/alloc/reclaim.h"
 #include "platform/platform.h"
@@ -26,6 +28,16 @@ struct kmem_tcache *kmem_thread_cache_start(void)
     struct kmem_tcache *tc = kmem_tcache_self();
     if (tc->tc_state != KMEM_TC_NEW)
         return NULL;
+    if (kmem_debug & ~KMEM_DEBUG_GUARD) {
+        /* KMEM_DEBUG: no cache, every request takes the slow path (but for
+         * guard pages alone: they are for large blocks, which always take
+         * it); the thread still counts towards the background thread's
+         * start. */
+        tc->tc_state = KMEM_TC_DEAD;
+        if (__atomic_add_fetch(&caches_made, 1, __ATOMIC_RELAXED) >= 2)
+            kmem_reclaim_threaded();
+        return NULL;
+    }
     size_t needed;
     size_t bytes = kmem_tcache_activate(tc, &needed);
     if (bytes == 0)
@@ -46,7 +58,11 @@ void kmem_threads_flush_self(void)
 
 void kmem_threads_fork_child(void)
 {
-    /* The child is this thread alone. */
+    /* The child is this thread alone. With KMEM_DEBUG there are no caches
+     * to count the threads lost by: each thread seen may have been one. */
+    uint32_t seen = __atomic_load_n(&caches_made, __ATOMIC_RELAXED);
+    if (kmem_debug != 0 && seen > 1)
+        kmem_tcache_note_lost(seen - 1);
     __atomic_store_n(&caches_made, kmem_tcache_self()->tc_state == KMEM_TC_ACTIVE ? 1u : 0u,
                      __ATOMIC_RELAXED);
     size_t bytes;

@@ -69,6 +69,12 @@
 /* Publishing statistics for other processes (kmemstat): on by default
  * (the build may say otherwise), ten times a second, once the program has
  * run for a second (so that short-lived programs leave nothing behind). */
+/* KMEM_DEBUG's checks when the variable is unset (core/alloc/debug.h):
+ * none; a build for measuring them sets it (mk/build.mk DEBUG=). */
+#ifndef KMEM_DEBUG_DEFAULT
+#define KMEM_DEBUG_DEFAULT 0u
+#endif
+
 #ifndef KMEM_EXPORT_DEFAULT
 #define KMEM_EXPORT_DEFAULT 1
 #endif

@@ -12,6 +12,12 @@
 
 struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
 static uint64_t empty_pages; /* [A] pages of empty slabs, all buckets */
+static int new_slab_fill = -1; /* [init] kmem_buckets_fill_new_slabs */
+
+void kmem_buckets_fill_new_slabs(int byte)
+{
+    new_slab_fill = byte;
+}
 
 /* A slab of bucket b became empty (+1) or stopped being empty (-1).
  * Bucket lock held. */
@@ -60,6 +66,8 @@ static bool carve(unsigned b)
                                      &zeroed);
     if (slab == KMEM_NO_PAGE)
         return false;
+    if (new_slab_fill >= 0)
+        __builtin_memset(slab_base(slab), new_slab_fill, (size_t)c->kc_pages << KMEM_PAGE_SHIFT);
     if (KMEM_THREAD_CACHE) {
         /* A fresh piece freed by mistake must be caught on the cache's
          * fast path, which knows only the second word. */

@@ -125,6 +125,10 @@ extern struct kmem_bucket kmem_buckets[KMEM_NBUCKETS + 1];
  * about tcache_bytes per bucket. */
 void kmem_buckets_init(uint32_t tcache_bytes);
 
+/* Fill each new slab with `byte` before its pieces are handed out (-1:
+ * not filled): KMEM_DEBUG=junk, so that every free piece holds junk. */
+void kmem_buckets_fill_new_slabs(int byte);
+
 /* The bucket's lock, for a caller that must change its own state in the
  * same step as the bucket's (a thread cache's stack pointer: fork() must
  * never see a batch both in the bucket and in the cache). */

@@ -346,6 +346,11 @@ uint32_t kmem_tcache_lost_at_fork(void)
     return lost_at_fork;
 }
 
+void kmem_tcache_note_lost(uint32_t n)
+{
+    lost_at_fork += n;
+}
+
 uint32_t kmem_tcache_repairs_at_fork(void)
 {
     return repairs_at_fork;

@@ -144,4 +144,8 @@ uint32_t kmem_tcache_retire_lost(size_t *bytes);
  * count), so the statistics can be off by what they had in flight. */
 uint32_t kmem_tcache_lost_at_fork(void);
 
+/* Count n more threads lost at a fork that had no caches to retire
+ * (KMEM_DEBUG: no thread has one). */
+void kmem_tcache_note_lost(uint32_t n);
+
 #endif /* KMEM_TCACHE_H */

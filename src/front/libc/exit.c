@@ -10,11 +10,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/alloc/debug.h"
 #include "core/alloc/export.h"
 #include "front/libc/report.h"
 
 __attribute__((visibility("default"), noreturn)) void _exit(int status)
 {
+    kmem_debug_at_exit();
     kmem_report_at_exit();
     kmem_export_at_exit();
     for (;;)

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * debug.h — the checks KMEM_DEBUG turns on, which cost time and memory
+ * and so are off by default. With any of them on but guard, no thread
+ * cache is used: every request and free takes the slow path, where they
+ * are made.
+ *
+ *   junk     a freed piece is filled with KMEM_JUNK_BYTE (but its first
+ *            two words, which kmem keeps its marks in); a piece is checked
+ *            to still hold it when it is handed out again: a write after
+ *            free is reported there. New slabs are filled too.
+ *   redzone  a block keeps the size asked for: the block is taken at
+ *            least KMEM_REDZONE_EXTRA bytes larger, its last 8 bytes
+ *            hold the size (mixed with the block's key), the bytes between
+ *            the size and them hold KMEM_CANARY_BYTE. Checked at free and
+ *            resize: a write past the end is reported. The usable size is
+ *            the size asked for.
+ *   guard    a large block gets an inaccessible page after it: an overrun
+ *            of its last page faults at once.
+ *   quarantine[=SIZE]
+ *            a freed piece is held back, the oldest going on once more
+ *            than SIZE bytes (default KMEM_QUARANTINE_BYTES) or
+ *            KMEM_QUARANTINE_SLOTS pieces are held: a second free of a
+ *            held piece is a double free, not the free of a block handed
+ *            out again, and a stale pointer keeps reading junk (checked
+ *            when the piece goes on). Held pieces count as cached.
+ *
+ * Layout of a block with a redzone (usable: the piece, or the large
+ * block's pages but the guard):
+ *
+ *   [ asked for: size ][ canary ... ][ trailer: ~size ^ key ]
+ *   0                  size           usable - 8             usable
+ */
+#ifndef KMEM_DEBUG_H
+#define KMEM_DEBUG_H
+
+#include "core/base/config.h"
+#include "core/base/lock.h"
+
+struct kmem_type;
+
+#define KMEM_DEBUG_JUNK    1u
+#define KMEM_DEBUG_REDZONE 2u
+#define KMEM_DEBUG_GUARD   4u
+#define KMEM_DEBUG_QUARANTINE 8u
+#define KMEM_DEBUG_ALL     15u
+
+#define KMEM_QUARANTINE_BYTES ((uint64_t)16 << 20)
+#define KMEM_QUARANTINE_SLOTS 65536
+
+#define KMEM_JUNK_BYTE      0xdf
+#define KMEM_CANARY_BYTE    0xca
+#define KMEM_REDZONE_EXTRA  9 /* one canary byte at least, and the trailer */
+
+/* [init] The checks on (KMEM_DEBUG_*), and the quarantine's size in
+ * bytes, set when kmem starts (kmem_debug_start). The freestanding core
+ * reads no environment: there the checks are compiled out. */
+#if __STDC_HOSTED__
+extern uint32_t kmem_debug;
+#else
+enum { kmem_debug = 0 };
+#endif
+extern uint64_t kmem_debug_quarantine_bytes;
+
+/* At start: the checks asked for, and the quarantine's size. */
+void kmem_debug_start(uint32_t checks, uint64_t quarantine_bytes);
+
+/* The bytes to take for a request of `size`; SIZE_MAX when that
+ * overflows. */
+static inline size_t kmem_debug_request(size_t size)
+{
+    if (!(kmem_debug & KMEM_DEBUG_REDZONE))
+        return size;
+    return size <= SIZE_MAX - KMEM_REDZONE_EXTRA ? size + KMEM_REDZONE_EXTRA : SIZE_MAX;
+}
+
+/* A block of `usable` bytes handed out for `size`: write its redzone. */
+void kmem_debug_arm(void *block, size_t size, size_t usable);
+
+/* The size asked for of a live block of `usable` bytes, its redzone
+ * checked: a write past its end is reported (naming `who` and `type`). */
+size_t kmem_debug_asked(const void *block, size_t usable, const struct kmem_type *type,
+                        const char *who);
+
+/* A freed piece: fill it with junk. */
+void kmem_debug_junk(void *piece, size_t size);
+
+/* A piece about to be handed out: still all junk? Reported if not. */
+void kmem_debug_check_junk(const void *piece, size_t size, const char *who);
+
+/* Hold back a freed piece of bucket b (marked free already). Returns a
+ * piece that leaves the quarantine now, to be given back (its bucket in
+ * *out_b), or NULL. A piece that cannot be held (no room for the ring)
+ * is returned itself. */
+void *kmem_debug_hold(void *piece, unsigned b, unsigned *out_b);
+
+/* Around fork(): the quarantine's lock (see kmem_lock_fork, whose answer
+ * it returns). */
+bool kmem_debug_fork(enum kmem_fork_phase phase);
+
+/* The process ends (exit, _exit): check that every piece still held back
+ * holds its junk (a write after free is reported, and the process
+ * aborts). Once; nothing without the quarantine. */
+void kmem_debug_at_exit(void);
+
+/* Add the pieces held back, per bucket, to held[] (statistics: they are
+ * free, as cached ones are). */
+void kmem_debug_add_held(uint64_t held[KMEM_NBUCKETS + 1]);
+
+#endif /* KMEM_DEBUG_H */
