@@ -171,7 +171,7 @@ def model(args, default_lib, cwd):
 
 
 def main():
-    run, lib = sys.argv[1], os.path.abspath(sys.argv[2])
+    run, lib = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     cases = int(sys.argv[3]) if len(sys.argv) > 3 else 300
     seed = int(os.environ.get("KMEM_TEST_SEED", "1"))
     print("seed %d (set KMEM_TEST_SEED to repeat or change it)" % seed)
