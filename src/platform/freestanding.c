@@ -55,6 +55,18 @@ bool kmem_os_protect(void *addr, size_t size, bool accessible)
     return accessible; /* no memory protection: no guard pages */
 }
 
+uintptr_t kmem_os_caller(void)
+{
+    return 0; /* no backtraces */
+}
+
+void kmem_os_describe_code(uintptr_t pc, char *buf, size_t cap)
+{
+    (void)pc;
+    if (cap > 0)
+        buf[0] = '\0';
+}
+
 void kmem_os_decommit(void *addr, size_t size)
 {
     if (hooks.decommit != NULL)

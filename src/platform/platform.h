@@ -50,6 +50,17 @@ void kmem_os_decommit(void *addr, size_t size);
  * platform cannot (freestanding) or refuses (too many mappings). */
 bool kmem_os_protect(void *addr, size_t size, bool accessible);
 
+/* KMEM_DEBUG=trace: the return address of the innermost frame on the
+ * calling thread's stack that is not kmem's own code (the program's call
+ * into kmem), or 0 when there is none to be had (a program that links
+ * kmem statically, a platform without backtraces, or a call from within
+ * this one). */
+uintptr_t kmem_os_caller(void);
+
+/* Describe a code address for a report: "symbol+0xoff (object)", or the
+ * object and offset, or the address alone; NUL-terminated in buf. */
+void kmem_os_describe_code(uintptr_t pc, char *buf, size_t cap);
+
 /* True when memory given back by kmem_os_decommit reads as zero the next
  * time it is touched (so a zeroed request needs no memset). */
 bool kmem_os_decommit_zeroes(void);

@@ -9,11 +9,15 @@
 #define _GNU_SOURCE
 #include "platform/platform.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -101,6 +105,71 @@ bool kmem_os_protect(void *addr, size_t size, bool accessible)
     bool done = mprotect(addr, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
     errno = saved;
     return done;
+}
+
+static __thread int in_caller __attribute__((tls_model("initial-exec")));
+static uintptr_t self_lo, self_hi; /* kmem's own code: its loaded segment */
+static int self_known;             /* 0 not yet looked for, 1 found, -1 not */
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    uintptr_t me = (uintptr_t)kmem_os_caller;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (ph->p_type == PT_LOAD && me >= lo && me < hi) {
+            self_lo = lo;
+            self_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+uintptr_t kmem_os_caller(void)
+{
+    /* backtrace() loads libgcc_s on its first call, which allocates:
+     * that request is made without a caller. */
+    if (in_caller)
+        return 0;
+    in_caller = 1;
+    int saved = errno;
+    if (__atomic_load_n(&self_known, __ATOMIC_ACQUIRE) == 0) {
+        int found = dl_iterate_phdr(find_self, NULL) != 0 ? 1 : -1;
+        __atomic_store_n(&self_known, found, __ATOMIC_RELEASE);
+    }
+    uintptr_t caller = 0;
+    if (__atomic_load_n(&self_known, __ATOMIC_ACQUIRE) == 1) {
+        /* kmem's own frames are few: the entry point, the slow path, the
+         * step that asks. A program that links kmem statically is all
+         * "own" code: then no caller. */
+        void *frames[10];
+        int n = backtrace(frames, 10);
+        for (int i = 1; i < n && caller == 0; i++)
+            if ((uintptr_t)frames[i] < self_lo || (uintptr_t)frames[i] >= self_hi)
+                caller = (uintptr_t)frames[i];
+    }
+    errno = saved;
+    in_caller = 0;
+    return caller;
+}
+
+void kmem_os_describe_code(uintptr_t pc, char *buf, size_t cap)
+{
+    Dl_info d;
+    const char *object = "?";
+    if (dladdr((void *)pc, &d) != 0 && d.dli_fname != NULL) {
+        object = strrchr(d.dli_fname, '/') != NULL ? strrchr(d.dli_fname, '/') + 1 : d.dli_fname;
+        if (d.dli_sname != NULL)
+            snprintf(buf, cap, "%s+0x%lx (%s)", d.dli_sname,
+                     (unsigned long)(pc - (uintptr_t)d.dli_saddr), object);
+        else
+            snprintf(buf, cap, "%s+0x%lx", object, (unsigned long)(pc - (uintptr_t)d.dli_fbase));
+        return;
+    }
+    snprintf(buf, cap, "0x%lx", (unsigned long)pc);
 }
 
 void kmem_os_decommit(void *addr, size_t size)

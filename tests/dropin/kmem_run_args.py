@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-GOOD_CHECKS = ["all", "junk", "redzone,guard", "quarantine", "quarantine=1M", "none", "0",
+GOOD_CHECKS = ["all", "junk", "redzone,guard", "quarantine", "quarantine=1M", "none", "0", "trace",
                "junk,redzone,guard,quarantine=64k", "on", "1", "off", "all,none"]
 BAD_CHECKS = ["", "banana", "junk,", ",junk", "junk,,guard", "quarantine=", "quarantine=x",
               "JUNK", "junk guard", "quarantine=16777216T", "all\nnone"]
@@ -71,7 +71,8 @@ def model_checks_ok(text):
     if text == "":
         return False
     for word in text.split(","):
-        if word in ("junk", "redzone", "guard", "quarantine", "all", "1", "on", "none", "0", "off"):
+        if word in ("junk", "redzone", "guard", "quarantine", "trace", "all", "1", "on", "none",
+                    "0", "off"):
             continue
         if not (word.startswith("quarantine=") and len(word) <= 255 and
                 model_size(word[len("quarantine="):]) is not None):

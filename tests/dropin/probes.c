@@ -11,10 +11,11 @@
  * "reported" (kmem stopped it with a line naming the block), "faulted"
  * (a guard page stopped it) or "silent".
  *
- *   probes default|debug   run under kmem, KMEM_DEBUG unset or all
+ *   probes default|debug   run under kmem, KMEM_DEBUG unset or all,trace
  *
  * A probe kmem promises to catch in that mode (the table below, the same
- * as the README's) must be caught; the others are printed, not judged.
+ * as the README's) must be caught, its report naming where the block was
+ * allocated where marked so; the others are printed, not judged.
  * Exit 0 when every promise held.
  */
 #define _GNU_SOURCE
@@ -31,7 +32,9 @@
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 
 #define P_DEFAULT 1 /* caught by default */
-#define P_DEBUG   2 /* caught with KMEM_DEBUG=all */
+#define P_DEBUG   2 /* caught with KMEM_DEBUG=all,trace */
+#define P_SITE    4 /* and the report says where the block was allocated
+                       (KMEM_DEBUG=trace; this program runs on libkmem.so) */
 
 static char global_block[64];
 static volatile size_t sink;
@@ -218,7 +221,7 @@ static void uaf_write_reuse(void)
 {
     char *p = malloc(64);
     free(p);
-    p[20] = 1;
+    p[40] = 1;
     reuse(64);
 }
 
@@ -256,15 +259,15 @@ static const struct probe {
     { "free of a global", invalid_global, P_DEFAULT | P_DEBUG },
     { "free of an address far off", invalid_far, P_DEFAULT | P_DEBUG },
     { "free(p + 16): a live neighbour's start", invalid_neighbour, P_DEBUG },
-    { "overflow by 1 byte", overflow_1, P_DEBUG },
+    { "overflow by 1 byte", overflow_1, P_DEBUG | P_SITE },
     { "overflow by 32 bytes", overflow_32, P_DEBUG },
-    { "overflow through memcpy", overflow_memcpy, P_DEBUG },
-    { "overflow of a large block by 1 byte", overflow_large_1, P_DEBUG },
+    { "overflow through memcpy", overflow_memcpy, P_DEBUG | P_SITE },
+    { "overflow of a large block by 1 byte", overflow_large_1, P_DEBUG | P_SITE },
     { "overflow of a large block by 1 MiB", overflow_large_1mib, P_DEBUG },
-    { "write into a zero-size block", overflow_zero_size, P_DEBUG },
-    { "overflow after realloc", overflow_after_realloc, P_DEBUG },
+    { "write into a zero-size block", overflow_zero_size, P_DEBUG | P_SITE },
+    { "overflow after realloc", overflow_after_realloc, P_DEBUG | P_SITE },
     { "underflow by 1 byte (into the block below)", underflow_1, P_DEBUG },
-    { "write after free, block handed out again", uaf_write_reuse, P_DEBUG },
+    { "write after free, block handed out again", uaf_write_reuse, P_DEBUG | P_SITE },
     { "zeroing after free, block handed out again", uaf_zero_reuse, P_DEFAULT | P_DEBUG },
     { "write after free of a large block, reused", uaf_write_large, 0 },
 };
@@ -293,8 +296,11 @@ int main(int argc, char **argv)
         printf("  %-9s %s %-44s %.150s\n", outcome, must ? "(promised)" : "          ",
                probes[i].name, got ? out : "");
         CHECK(!must || got, "%s: not caught (%s)", probes[i].name, outcome);
+        if (mode == P_DEBUG && (probes[i].promise & P_SITE))
+            CHECK(strstr(out, "allocated at ") != NULL, "%s: the report does not say where the "
+                  "block was allocated", probes[i].name);
     }
     printf("%s mode: %d of %d probes caught (%d promised)\n",
-           mode == P_DEBUG ? "KMEM_DEBUG=all" : "default", caught, n, promised);
+           mode == P_DEBUG ? "KMEM_DEBUG=all,trace" : "default", caught, n, promised);
     return test_finish("probes");
 }

@@ -70,7 +70,7 @@ on_kmem "blocks damaged after free are never handed out twice" "$bin/heap_damage
 for mode in default debug; do
     log="$work/probes-$mode.log"
     debug=
-    [ "$mode" = debug ] && debug=KMEM_DEBUG=all
+    [ "$mode" = debug ] && debug=KMEM_DEBUG=all,trace
     if timeout "$limit" env LD_PRELOAD="$lib" $debug "$bin/probes" "$mode" >"$log" 2>&1; then
         ok "probes, $(tail -n 2 "$log" | head -n 1)"
     else

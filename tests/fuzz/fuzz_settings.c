@@ -110,7 +110,8 @@ static bool model_size(const char *s, uint64_t *out)
 }
 
 /* KMEM_DEBUG as settings.c documents it: words among junk, redzone,
- * guard, quarantine, quarantine=SIZE, all, 1, on, none, 0, off, joined by
+ * guard, quarantine, quarantine=SIZE, trace (which is redzone too), all
+ * (all but trace), 1, on, none, 0, off, joined by
  * single commas. The checks (debug.h's bits) into *checks, the quarantine
  * size into *held (unchanged without one). */
 static bool model_debug(const char *v, uint64_t *checks, uint64_t *held)
@@ -119,8 +120,9 @@ static bool model_debug(const char *v, uint64_t *checks, uint64_t *held)
         const char *word;
         uint64_t checks;
     } words[] = {
-        { "junk", 1 }, { "redzone", 2 }, { "guard", 4 }, { "quarantine", 8 }, { "all", 15 },
-        { "1", 15 },   { "on", 15 },     { "none", 0 },  { "0", 0 },           { "off", 0 },
+        { "junk", 1 }, { "redzone", 2 }, { "guard", 4 }, { "quarantine", 8 }, { "trace", 18 },
+        { "all", 15 }, { "1", 15 },      { "on", 15 },   { "none", 0 },        { "0", 0 },
+        { "off", 0 },
     };
     uint64_t c = 0, h = *held;
     const char *at = v;

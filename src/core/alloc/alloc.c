@@ -58,8 +58,11 @@ static struct block classify(const void *ptr, const struct kmem_type *type,
     if (kmem_kind_is_slab(kind)) {
         if (!kmem_piece_starts(kind, page, (uintptr_t)ptr))
             kmem_bad_pointer(who, ptr, type, "pointer is not the start of a block");
-        if (kmem_piece_marked_free(ptr))
+        if (kmem_piece_marked_free(ptr)) {
+            if (kmem_debug & KMEM_DEBUG_TRACE)
+                kmem_debug_double_free(who, ptr, kmem_classes[kind].kc_size, type);
             kmem_bad_pointer(who, ptr, type, "block is already free (double free)");
+        }
         blk.bl_small = true;
         blk.bl_bucket = kind;
         blk.bl_size = kmem_classes[kind].kc_size;
@@ -353,8 +356,8 @@ __attribute__((noinline)) void kmem_dealloc_slow(void *ptr, struct kmem_type *ty
     kmem_type_ensure(type);
     if (kmem_debug != 0) {
         (void)usable_of(&blk, ptr, type, who); /* checks the redzone */
-        if (blk.bl_small && (kmem_debug & KMEM_DEBUG_JUNK))
-            kmem_debug_junk(ptr, blk.bl_size);
+        if (blk.bl_small && (kmem_debug & (KMEM_DEBUG_JUNK | KMEM_DEBUG_TRACE)))
+            kmem_debug_free_piece(ptr, blk.bl_size);
         if (blk.bl_small && (kmem_debug & KMEM_DEBUG_QUARANTINE)) {
             free_held(ptr, blk.bl_bucket, type);
             return;

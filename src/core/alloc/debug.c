@@ -34,10 +34,79 @@ static uintptr_t trailer_of(const void *block, size_t size)
     return kmem_piece_key(block) ^ ~(uintptr_t)size;
 }
 
+/* ---- trace: where a block was allocated and freed ------------------------
+ * The allocation's caller in the word before the trailer; a freed piece's
+ * freeing caller and allocating one in its words 2 and 3 (junk starts
+ * after them), each below 2^48 with the same 16-bit check of both in its
+ * top bits, so that a write after free into them is still found. Each
+ * mixed with the block's key. */
+
+#define SITE_BITS 48
+#define SITE_MASK (((uintptr_t)1 << SITE_BITS) - 1)
+
+static uintptr_t site_check(uintptr_t freed, uintptr_t allocated)
+{
+    uint64_t h = (uint64_t)freed * 0x9E3779B97F4A7C15ull ^
+                 (uint64_t)allocated * 0xC2B2AE3D27D4EB4Full;
+    return (uintptr_t)(h >> SITE_BITS) << SITE_BITS;
+}
+
+static bool tracing(void)
+{
+    return (kmem_debug & KMEM_DEBUG_TRACE) != 0;
+}
+
+/* Where junk starts in a freed piece: past its marks, and past the two
+ * sites a traced piece keeps. */
+static size_t junk_from(void)
+{
+    return (tracing() ? 4 : 2) * sizeof(uintptr_t);
+}
+
+static uintptr_t load_word(const void *block, size_t at)
+{
+    uintptr_t w;
+    __builtin_memcpy(&w, (const char *)block + at, sizeof w);
+    return w ^ kmem_piece_key(block);
+}
+
+static void store_word(void *block, size_t at, uintptr_t v)
+{
+    v ^= kmem_piece_key(block);
+    __builtin_memcpy((char *)block + at, &v, sizeof v);
+}
+
+/* "; <what> at <where>" for a site, nothing for none. */
+static void add_site(struct kmem_text *t, const char *what, uintptr_t pc)
+{
+    if (pc == 0)
+        return;
+    char where[160];
+    kmem_os_describe_code(pc, where, sizeof where);
+    kmem_text_str(t, "; ");
+    kmem_text_str(t, what);
+    kmem_text_str(t, " at ");
+    kmem_text_str(t, where);
+}
+
+size_t kmem_debug_request_redzone(size_t size)
+{
+    size_t extra = tracing() ? KMEM_REDZONE_EXTRA + 8 : KMEM_REDZONE_EXTRA;
+    return size <= SIZE_MAX - extra ? size + extra : SIZE_MAX;
+}
+
+/* The end of a block's canary: the trailer, and before it the site. */
+static size_t canary_end(size_t usable)
+{
+    return usable - (tracing() ? 16 : 8);
+}
+
 void kmem_debug_arm(void *block, size_t size, size_t usable)
 {
     char *b = block;
-    __builtin_memset(b + size, KMEM_CANARY_BYTE, usable - 8 - size);
+    __builtin_memset(b + size, KMEM_CANARY_BYTE, canary_end(usable) - size);
+    if (tracing())
+        store_word(block, usable - 16, kmem_os_caller());
     uintptr_t t = trailer_of(block, size);
     __builtin_memcpy(b + usable - 8, &t, sizeof t);
 }
@@ -45,9 +114,9 @@ void kmem_debug_arm(void *block, size_t size, size_t usable)
 /* A write past the end found: byte `at` changed, of a block of `size`
  * bytes asked for (SIZE_MAX: its size is overwritten too). Aborts. */
 static _Noreturn void overflow(const char *who, const void *block, const struct kmem_type *type,
-                               size_t size, size_t at)
+                               size_t size, size_t usable, size_t at)
 {
-    char text[200]; /* more than the longest message */
+    char text[600]; /* more than the longest message */
     struct kmem_text t;
     kmem_text_init(&t, text, sizeof text - 1, NULL, NULL);
     kmem_text_str(&t, "block");
@@ -60,6 +129,8 @@ static _Noreturn void overflow(const char *who, const void *block, const struct 
                       "byte ");
     kmem_text_u64(&t, at, 0);
     kmem_text_str(&t, size != SIZE_MAX ? " changed)" : ", where it keeps the size, changed)");
+    if (tracing() && at < usable - 16) /* the site is intact */
+        add_site(&t, "allocated", load_word(block, usable - 16));
     text[t.tx_len] = '\0';
     kmem_bad_pointer(who, block, type, text);
 }
@@ -68,32 +139,89 @@ size_t kmem_debug_asked(const void *block, size_t usable, const struct kmem_type
                         const char *who)
 {
     const unsigned char *b = block;
+    size_t extra = tracing() ? KMEM_REDZONE_EXTRA + 8 : KMEM_REDZONE_EXTRA;
     uintptr_t t;
     __builtin_memcpy(&t, b + usable - 8, sizeof t);
     size_t size = (size_t)~(t ^ kmem_piece_key(block));
-    if (usable < KMEM_REDZONE_EXTRA || size > usable - KMEM_REDZONE_EXTRA)
-        overflow(who, block, type, SIZE_MAX, usable - 8);
-    for (size_t i = size; i < usable - 8; i++)
+    if (usable < extra || size > usable - extra)
+        overflow(who, block, type, SIZE_MAX, usable, usable - 8);
+    for (size_t i = size; i < canary_end(usable); i++)
         if (b[i] != KMEM_CANARY_BYTE)
-            overflow(who, block, type, size, i);
+            overflow(who, block, type, size, usable, i);
     return size;
 }
 
-void kmem_debug_junk(void *piece, size_t size)
+void kmem_debug_free_piece(void *piece, size_t size)
 {
-    if (size > 2 * sizeof(uintptr_t))
-        __builtin_memset((char *)piece + 2 * sizeof(uintptr_t), KMEM_JUNK_BYTE,
-                         size - 2 * sizeof(uintptr_t));
+    uintptr_t allocated = 0;
+    bool traced = tracing() && size >= 4 * sizeof(uintptr_t);
+    if (traced)
+        allocated = load_word(piece, size - 16);
+    if ((kmem_debug & KMEM_DEBUG_JUNK) && size > junk_from())
+        __builtin_memset((char *)piece + junk_from(), KMEM_JUNK_BYTE, size - junk_from());
+    if (traced) {
+        uintptr_t freed = kmem_os_caller();
+        freed = freed <= SITE_MASK ? freed : 0;
+        allocated = allocated <= SITE_MASK ? allocated : 0;
+        uintptr_t check = site_check(freed, allocated);
+        store_word(piece, 2 * sizeof(uintptr_t), freed | check);
+        store_word(piece, 3 * sizeof(uintptr_t), allocated | check);
+    }
+}
+
+/* A traced freed piece's two sites, if its words 2 and 3 are intact. */
+static bool free_sites(const void *piece, uintptr_t *freed, uintptr_t *allocated)
+{
+    uintptr_t a = load_word(piece, 2 * sizeof(uintptr_t));
+    uintptr_t b = load_word(piece, 3 * sizeof(uintptr_t));
+    *freed = a & SITE_MASK;
+    *allocated = b & SITE_MASK;
+    uintptr_t check = site_check(*freed, *allocated);
+    return (a & ~SITE_MASK) == check && (b & ~SITE_MASK) == check;
+}
+
+/* "; freed at ...; allocated at ..." for a freed piece that keeps them. */
+static void add_free_sites(struct kmem_text *t, const void *piece, size_t size)
+{
+    uintptr_t freed, allocated;
+    if (!tracing() || size < 4 * sizeof(uintptr_t) || !free_sites(piece, &freed, &allocated))
+        return;
+    add_site(t, "freed", freed);
+    add_site(t, "allocated", allocated);
 }
 
 void kmem_debug_check_junk(const void *piece, size_t size, const char *who)
 {
     const unsigned char *b = piece;
-    for (size_t i = 2 * sizeof(uintptr_t); i < size; i++)
-        if (b[i] != KMEM_JUNK_BYTE)
-            kmem_bad_free_block(who, piece, size,
-                                "was written after it was freed (KMEM_DEBUG=junk found the "
-                                "junk it was filled with changed)");
+    uintptr_t freed, allocated;
+    size_t from = junk_from();
+    if (tracing() && size >= 4 * sizeof(uintptr_t) && !free_sites(piece, &freed, &allocated))
+        from = 2 * sizeof(uintptr_t); /* then all junk (a new slab's), or written over */
+    for (size_t i = from; i < size; i++)
+        if (b[i] != KMEM_JUNK_BYTE) {
+            char text[600];
+            struct kmem_text t;
+            kmem_text_init(&t, text, sizeof text - 1, NULL, NULL);
+            kmem_text_str(&t, "was written after it was freed (KMEM_DEBUG=junk found the junk "
+                              "it was filled with changed at byte ");
+            kmem_text_u64(&t, i, 0);
+            kmem_text_str(&t, ")");
+            add_free_sites(&t, piece, size);
+            text[t.tx_len] = '\0';
+            kmem_bad_free_block(who, piece, size, text);
+        }
+}
+
+void kmem_debug_double_free(const char *who, const void *piece, size_t size,
+                            const struct kmem_type *type)
+{
+    char text[600];
+    struct kmem_text t;
+    kmem_text_init(&t, text, sizeof text - 1, NULL, NULL);
+    kmem_text_str(&t, "block is already free (double free)");
+    add_free_sites(&t, piece, size);
+    text[t.tx_len] = '\0';
+    kmem_bad_pointer(who, piece, type, text);
 }
 
 /* ---- the quarantine: a ring of the pieces held back, oldest first ------ */
@@ -170,5 +298,13 @@ void kmem_debug_at_exit(void)
 
 bool kmem_debug_fork(enum kmem_fork_phase phase)
 {
-    return kmem_lock_fork(&held_lock, phase);
+    bool answer = kmem_lock_fork(&held_lock, phase);
+    if (phase == KMEM_FORK_CHILD && answer) {
+        /* Stopped while holding a piece back: the ring may be half
+         * changed. The child lets go of all it held (out of use there). */
+        held_first = held_count = 0;
+        held_bytes = 0;
+        __builtin_memset(held_pieces, 0, sizeof held_pieces);
+    }
+    return answer;
 }

@@ -24,12 +24,17 @@
  *            held piece is a double free, not the free of a block handed
  *            out again, and a stale pointer keeps reading junk (checked
  *            when the piece goes on). Held pieces count as cached.
+ *   trace    reports say where the block was allocated, and where a
+ *            freed one was freed: the program's call into kmem
+ *            (kmem_os_caller), kept in the redzone (8 bytes more; trace
+ *            turns redzone on) and in a freed piece's words 2 and 3.
  *
  * Layout of a block with a redzone (usable: the piece, or the large
  * block's pages but the guard):
  *
- *   [ asked for: size ][ canary ... ][ trailer: ~size ^ key ]
- *   0                  size           usable - 8             usable
+ *   [ asked for: size ][ canary ... ][ site ^ key ][ trailer: ~size ^ key ]
+ *   0                  size                        usable - 8             usable
+ *                                   (the site, usable - 16, with trace only)
  */
 #ifndef KMEM_DEBUG_H
 #define KMEM_DEBUG_H
@@ -43,7 +48,9 @@ struct kmem_type;
 #define KMEM_DEBUG_REDZONE 2u
 #define KMEM_DEBUG_GUARD   4u
 #define KMEM_DEBUG_QUARANTINE 8u
-#define KMEM_DEBUG_ALL     15u
+#define KMEM_DEBUG_TRACE   16u /* with redzone: set with it (settings.c) */
+#define KMEM_DEBUG_ALL     15u /* all but trace, which is slow: a backtrace
+                                  at every request and free */
 
 #define KMEM_QUARANTINE_BYTES ((uint64_t)16 << 20)
 #define KMEM_QUARANTINE_SLOTS 65536
@@ -65,28 +72,36 @@ extern uint64_t kmem_debug_quarantine_bytes;
 /* At start: the checks asked for, and the quarantine's size. */
 void kmem_debug_start(uint32_t checks, uint64_t quarantine_bytes);
 
-/* The bytes to take for a request of `size`; SIZE_MAX when that
- * overflows. */
+/* The bytes to take for a request of `size` (with redzone, and trace,
+ * more); SIZE_MAX when that overflows. */
+size_t kmem_debug_request_redzone(size_t size);
 static inline size_t kmem_debug_request(size_t size)
 {
-    if (!(kmem_debug & KMEM_DEBUG_REDZONE))
-        return size;
-    return size <= SIZE_MAX - KMEM_REDZONE_EXTRA ? size + KMEM_REDZONE_EXTRA : SIZE_MAX;
+    return (kmem_debug & KMEM_DEBUG_REDZONE) ? kmem_debug_request_redzone(size) : size;
 }
 
-/* A block of `usable` bytes handed out for `size`: write its redzone. */
+/* A block of `usable` bytes handed out for `size`: write its redzone (and
+ * where it was allocated). */
 void kmem_debug_arm(void *block, size_t size, size_t usable);
 
 /* The size asked for of a live block of `usable` bytes, its redzone
- * checked: a write past its end is reported (naming `who` and `type`). */
+ * checked: a write past its end is reported (naming `who` and `type`, and
+ * where the block was allocated). */
 size_t kmem_debug_asked(const void *block, size_t usable, const struct kmem_type *type,
                         const char *who);
 
-/* A freed piece: fill it with junk. */
-void kmem_debug_junk(void *piece, size_t size);
+/* A piece being freed (its redzone checked already): fill it with junk,
+ * and note where it was freed and allocated. */
+void kmem_debug_free_piece(void *piece, size_t size);
 
-/* A piece about to be handed out: still all junk? Reported if not. */
+/* A piece about to be handed out: still all junk? Reported if not (with
+ * where it was freed and allocated). */
 void kmem_debug_check_junk(const void *piece, size_t size, const char *who);
+
+/* A second free of a piece: reported with where it was freed and
+ * allocated, when it keeps them. */
+_Noreturn void kmem_debug_double_free(const char *who, const void *piece, size_t size,
+                                      const struct kmem_type *type);
 
 /* Hold back a freed piece of bucket b (marked free already). Returns a
  * piece that leaves the quarantine now, to be given back (its bucket in
@@ -95,7 +110,8 @@ void kmem_debug_check_junk(const void *piece, size_t size, const char *who);
 void *kmem_debug_hold(void *piece, unsigned b, unsigned *out_b);
 
 /* Around fork(): the quarantine's lock (see kmem_lock_fork, whose answer
- * it returns). */
+ * it returns). A child whose parent's fork skipped it empties the
+ * quarantine: its pieces stay out of use there. */
 bool kmem_debug_fork(enum kmem_fork_phase phase);
 
 /* The process ends (exit, _exit): check that every piece still held back

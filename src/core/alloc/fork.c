@@ -13,10 +13,10 @@
  * holder may be waiting for the one this thread holds). In the child the
  * data of every lock so skipped may be half changed: the arena and the
  * buckets rebuild theirs from the page descriptors and the marks in the
- * pieces, and this thread's cache keeps only the pieces that belong in
- * it (the types and the registry are only ever appended to or unlinked
- * in an order that leaves them whole; the published record is thrown
- * away). What was being done is lost: the pieces and pages it had in
+ * pieces, this thread's cache keeps only the pieces that belong in it,
+ * and KMEM_DEBUG's quarantine lets go of what it held (the types and the
+ * registry are only ever appended to or unlinked in an order that leaves
+ * them whole; the published record is thrown away). What was being done is lost: the pieces and pages it had in
  * hand stay out of use in the child, and none is ever handed out twice.
  * The child can allocate and free as before.
  *
@@ -72,7 +72,7 @@ static void fork_child(void)
     bool repaired = kmem_arena_fork(KMEM_FORK_CHILD);
     repaired |= kmem_buckets_fork(KMEM_FORK_CHILD);
     kmem_types_fork(KMEM_FORK_CHILD);
-    kmem_debug_fork(KMEM_FORK_CHILD);
+    repaired |= kmem_debug_fork(KMEM_FORK_CHILD);
     kmem_tcache_fork(KMEM_FORK_CHILD);
     if (repaired)
         kmem_tcache_repair_self();

@@ -13,7 +13,7 @@
  *   KMEM_EXPORT_HZ=N      how often, 1..1000 times a second (default 10)
  *   KMEM_EXPORT_DELAY_MS=N  not before the program has run this long
  *   KMEM_DEBUG=WORDS      checks that cost time and memory (debug.h):
- *                         junk, redzone, guard, quarantine[=SIZE],
+ *                         junk, redzone, guard, quarantine[=SIZE], trace,
  *                         comma-separated; all (or 1, on); none (or 0, off)
  */
 #include "core/alloc/settings.h"
@@ -100,6 +100,7 @@ static uint32_t env_debug(uint32_t fallback, uint64_t *quarantine)
     } words[] = {
         { "junk", KMEM_DEBUG_JUNK }, { "redzone", KMEM_DEBUG_REDZONE },
         { "guard", KMEM_DEBUG_GUARD }, { "quarantine", KMEM_DEBUG_QUARANTINE },
+        { "trace", KMEM_DEBUG_TRACE | KMEM_DEBUG_REDZONE },
         { "all", KMEM_DEBUG_ALL }, { "1", KMEM_DEBUG_ALL }, { "on", KMEM_DEBUG_ALL },
         { "none", 0 }, { "0", 0 }, { "off", 0 },
     };
@@ -126,7 +127,7 @@ static uint32_t env_debug(uint32_t fallback, uint64_t *quarantine)
                     (size == NULL || kmem_parse_size(size, &held));
         if (!good || (v[n] == ',' && v[n + 1] == '\0')) {
             kmem_warn("KMEM_DEBUG", " not understood (junk, redzone, guard, quarantine[=SIZE], "
-                                    "comma-separated; all or none); ignored");
+                                    "trace, comma-separated; all or none); ignored");
             return fallback;
         }
         checks |= words[i].checks;
