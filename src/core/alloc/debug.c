@@ -41,6 +41,7 @@ static uintptr_t trailer_of(const void *block, size_t size)
  * top bits, so that a write after free into them is still found. Each
  * mixed with the block's key. */
 
+#if UINTPTR_MAX > 0xFFFFFFFFu
 #define SITE_BITS 48
 #define SITE_MASK (((uintptr_t)1 << SITE_BITS) - 1)
 
@@ -50,6 +51,17 @@ static uintptr_t site_check(uintptr_t freed, uintptr_t allocated)
                  (uint64_t)allocated * 0xC2B2AE3D27D4EB4Full;
     return (uintptr_t)(h >> SITE_BITS) << SITE_BITS;
 }
+#else
+/* 32 bits (freestanding only, where there is no trace): no spare bits. */
+#define SITE_MASK UINTPTR_MAX
+
+static uintptr_t site_check(uintptr_t freed, uintptr_t allocated)
+{
+    (void)freed;
+    (void)allocated;
+    return 0;
+}
+#endif
 
 static bool tracing(void)
 {
