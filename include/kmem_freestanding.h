@@ -37,36 +37,36 @@
  * brackets is the mean). No operation below loops over the region, a
  * slab's pieces or a list of free runs, except where a size is named.
  *
- *   small request (<= 8 KiB), a free piece at hand    O(1)  460 [300]
- *   small request that carves a slab                 O(1)  1118 [953]
+ *   small request (<= 8 KiB), a free piece at hand    O(1)  456 [296]
+ *   small request that carves a slab                 O(1)  1114 [949]
  *     (a page run from the arena: a bitmap of 168 bins, at most 8 runs of
  *     one list looked at, at most 8 page descriptors written; the pieces
  *     are cut one at a time as they are taken, not when it is carved)
  *   small free                                       O(1)  501 [240]
- *   large request of p pages                   O(1) + O(p)  830 for p <= 4,
- *                                             2621 for 256, 29501 for 4096
+ *   large request of p pages                   O(1) + O(p)  826 for p <= 4,
+ *                                             2617 for 256, 29497 for 4096
  *     (about 7 instructions a page: each page's descriptor is written)
  *   large free of p pages                      O(1) + O(p)  1479 for p <= 4,
  *                                             12979 for 4096
  *     (about 3 a page; joining both neighbours is O(1); it gives back at
  *     most 2 free runs, one call of the decommit hook each)
  *   kmem_realloc                       a request, a copy of the smaller
- *     size, a free: 5854 [1570] moving a small block (8 KiB copied); in
+ *     size, a free: 5850 [1566] moving a small block (8 KiB copied); in
  *     place for a large block: O(pages added or removed)
  *   a type with a limit: its counters under the types lock, O(1):
- *     request 5222 [4454], refusal 2289, free 227
+ *     request 5218 [4450], refusal 2286, free 227
  *     (a free wakes: one call of the wake hook when someone waits)
  *   kmem_maintain                    O(buckets + empty slabs released +
  *     dirty runs given back, each released slab's list checked: O(its
  *     pieces)): 249849 with 32 buckets of idle slabs
  *   a request that finds the region full first gives back everything
- *     idle, as kmem_trim: O(pages of the region): 4703281 for 32 MiB
+ *     idle, as kmem_trim: O(pages of the region): 4703277 for 32 MiB
  *     (7900 pages); then it is a request as above
  *   a KM_WAITOK request at its type's limit waits for a free (unbounded)
  *   kmem_check, kmem_stats_print, kmem_trim: O(region)
  *
  * On rv32imac, where the 64-bit counters go through __atomic_*_8 calls: a
- * small request 621 [421], 1353 carving, a small free 600 [272].
+ * small request 617 [417], 1349 carving, a small free 600 [272].
  *
  * Measured at kmem 0.1.0, git 994da64 and after: the checks of a free
  * piece's marks (a hand-out refuses a piece changed after it was freed,

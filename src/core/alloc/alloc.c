@@ -163,7 +163,7 @@ static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool co
     } else if ((piece = kmem_bucket_take_one(b)) == NULL) {
         return NULL;
     } else {
-        if (kmem_debug != 0)
+        if (kmem_debug_without_caches())
             kmem_reclaim_poke(); /* as a refill would: no cache, no refills */
         uintptr_t *w = piece;
         if (w[1] != kmem_piece_key(w))
@@ -178,11 +178,11 @@ static void *take_piece(unsigned b, size_t size, struct kmem_type *type, bool co
     return piece;
 }
 
+/* A piece of bucket b for `size` bytes. kmem has started (the callers
+ * make sure first: the bucket depends on KMEM_DEBUG). */
 static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int flags,
                          const char *who)
 {
-    if (!kmem_ensure_init())
-        return exhausted(size, type, flags, who);
     kmem_type_ensure(type);
     size_t rounded = kmem_classes[b].kc_size;
     int admit = kmem_type_admit(type, piece_size(b), size, true, flags, who);
@@ -208,12 +208,11 @@ static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int fl
 }
 
 /* Whole pages; the first page's address a multiple of align_pages pages
- * (and, with KMEM_DEBUG, room for the redzone and a guard page after). */
+ * (and, with KMEM_DEBUG, room for the redzone and a guard page after).
+ * kmem has started, as for alloc_small. */
 static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *type,
                          int flags, const char *who)
 {
-    if (!kmem_ensure_init())
-        return exhausted(size, type, flags, who);
     size_t need = kmem_debug_request(size);
     if (need > kmem_max_request() - ((size_t)guard_pages() << KMEM_PAGE_SHIFT)) {
         if (flags & KM_WAITOK)

@@ -101,16 +101,27 @@ static void add_site(struct kmem_text *t, const char *what, uintptr_t pc)
     kmem_text_str(t, where);
 }
 
+/* Where a block's tail starts, counted back from its usable end: the
+ * trailer, and before it, with trace, the allocation's site. */
+#define TRAILER_BACK 8
+#define SITE_BACK    16
+
+/* The bytes a redzone adds: one canary byte at least, and the tail. */
+static size_t redzone_extra(void)
+{
+    return tracing() ? KMEM_REDZONE_EXTRA + 8 : KMEM_REDZONE_EXTRA;
+}
+
 size_t kmem_debug_request_redzone(size_t size)
 {
-    size_t extra = tracing() ? KMEM_REDZONE_EXTRA + 8 : KMEM_REDZONE_EXTRA;
+    size_t extra = redzone_extra();
     return size <= SIZE_MAX - extra ? size + extra : SIZE_MAX;
 }
 
-/* The end of a block's canary: the trailer, and before it the site. */
+/* The end of a block's canary: the start of its tail. */
 static size_t canary_end(size_t usable)
 {
-    return usable - (tracing() ? 16 : 8);
+    return usable - (tracing() ? SITE_BACK : TRAILER_BACK);
 }
 
 void kmem_debug_arm(void *block, size_t size, size_t usable)
@@ -118,9 +129,9 @@ void kmem_debug_arm(void *block, size_t size, size_t usable)
     char *b = block;
     __builtin_memset(b + size, KMEM_CANARY_BYTE, canary_end(usable) - size);
     if (tracing())
-        store_word(block, usable - 16, kmem_os_caller());
+        store_word(block, usable - SITE_BACK, kmem_os_caller());
     uintptr_t t = trailer_of(block, size);
-    __builtin_memcpy(b + usable - 8, &t, sizeof t);
+    __builtin_memcpy(b + usable - TRAILER_BACK, &t, sizeof t);
 }
 
 /* A write past the end found: byte `at` changed, of a block of `size`
@@ -141,8 +152,8 @@ static _Noreturn void overflow(const char *who, const void *block, const struct 
                       "byte ");
     kmem_text_u64(&t, at, 0);
     kmem_text_str(&t, size != SIZE_MAX ? " changed)" : ", where it keeps the size, changed)");
-    if (tracing() && at < usable - 16) /* the site is intact */
-        add_site(&t, "allocated", load_word(block, usable - 16));
+    if (tracing() && at < usable - SITE_BACK) /* the site is intact */
+        add_site(&t, "allocated", load_word(block, usable - SITE_BACK));
     text[t.tx_len] = '\0';
     kmem_bad_pointer(who, block, type, text);
 }
@@ -151,12 +162,12 @@ size_t kmem_debug_asked(const void *block, size_t usable, const struct kmem_type
                         const char *who)
 {
     const unsigned char *b = block;
-    size_t extra = tracing() ? KMEM_REDZONE_EXTRA + 8 : KMEM_REDZONE_EXTRA;
+    size_t extra = redzone_extra();
     uintptr_t t;
-    __builtin_memcpy(&t, b + usable - 8, sizeof t);
+    __builtin_memcpy(&t, b + usable - TRAILER_BACK, sizeof t);
     size_t size = (size_t)~(t ^ kmem_piece_key(block));
     if (usable < extra || size > usable - extra)
-        overflow(who, block, type, SIZE_MAX, usable, usable - 8);
+        overflow(who, block, type, SIZE_MAX, usable, usable - TRAILER_BACK);
     for (size_t i = size; i < canary_end(usable); i++)
         if (b[i] != KMEM_CANARY_BYTE)
             overflow(who, block, type, size, usable, i);
@@ -168,7 +179,7 @@ void kmem_debug_free_piece(void *piece, size_t size)
     uintptr_t allocated = 0;
     bool traced = tracing() && size >= 4 * sizeof(uintptr_t);
     if (traced)
-        allocated = load_word(piece, size - 16);
+        allocated = load_word(piece, size - SITE_BACK);
     if ((kmem_debug & KMEM_DEBUG_JUNK) && size > junk_from())
         __builtin_memset((char *)piece + junk_from(), KMEM_JUNK_BYTE, size - junk_from());
     if (traced) {

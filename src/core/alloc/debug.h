@@ -69,6 +69,13 @@ enum { kmem_debug = 0 };
 #endif
 extern uint64_t kmem_debug_quarantine_bytes;
 
+/* Whether the checks on keep the thread caches from being made (all but
+ * guard, which is for large blocks: they take the slow path anyway). */
+static inline bool kmem_debug_without_caches(void)
+{
+    return (kmem_debug & ~KMEM_DEBUG_GUARD) != 0;
+}
+
 /* At start: the checks asked for, and the quarantine's size. */
 void kmem_debug_start(uint32_t checks, uint64_t quarantine_bytes);
 

@@ -16,9 +16,10 @@
  * pieces, this thread's cache keeps only the pieces that belong in it,
  * and KMEM_DEBUG's quarantine lets go of what it held (the types and the
  * registry are only ever appended to or unlinked in an order that leaves
- * them whole; the published record is thrown away). What was being done is lost: the pieces and pages it had in
- * hand stay out of use in the child, and none is ever handed out twice.
- * The child can allocate and free as before.
+ * them whole; the published record is thrown away). What was being done
+ * is lost: the pieces and pages it had in hand stay out of use in the
+ * child, and none is ever handed out twice. The child can allocate and
+ * free as before.
  *
  * What other threads had in flight outside any lock (one pop or push, a
  * large block and its count), and what a repair left out of use, can

@@ -28,11 +28,9 @@ struct kmem_tcache *kmem_thread_cache_start(void)
     struct kmem_tcache *tc = kmem_tcache_self();
     if (tc->tc_state != KMEM_TC_NEW)
         return NULL;
-    if (kmem_debug & ~KMEM_DEBUG_GUARD) {
-        /* KMEM_DEBUG: no cache, every request takes the slow path (but for
-         * guard pages alone: they are for large blocks, which always take
-         * it); the thread still counts towards the background thread's
-         * start. */
+    if (kmem_debug_without_caches()) {
+        /* KMEM_DEBUG: no cache, every request takes the slow path; the
+         * thread still counts towards the background thread's start. */
         tc->tc_state = KMEM_TC_DEAD;
         if (__atomic_add_fetch(&caches_made, 1, __ATOMIC_RELAXED) >= 2)
             kmem_reclaim_threaded();
@@ -61,7 +59,7 @@ void kmem_threads_fork_child(void)
     /* The child is this thread alone. With KMEM_DEBUG there are no caches
      * to count the threads lost by: each thread seen may have been one. */
     uint32_t seen = __atomic_load_n(&caches_made, __ATOMIC_RELAXED);
-    if (kmem_debug != 0 && seen > 1)
+    if (kmem_debug_without_caches() && seen > 1)
         kmem_tcache_note_lost(seen - 1);
     __atomic_store_n(&caches_made, kmem_tcache_self()->tc_state == KMEM_TC_ACTIVE ? 1u : 0u,
                      __ATOMIC_RELAXED);

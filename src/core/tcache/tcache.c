@@ -101,7 +101,7 @@ static bool empty_bins(struct kmem_tcache *tc, bool tidy)
     bool to_slabs = false;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        if (tidy && bin->tb_sp != NULL)
+        if (tidy)
             tidy_bin(bin);
         uint32_t n = (uint32_t)(bin->tb_sp - bin->tb_low);
         if (n != 0 && give_bottom(bin, b, n) != 0)
