@@ -44,7 +44,7 @@
 #if KMEM_CLASSES_PER_DOUBLING == 1
 /* The 1988 geometry: powers of two, 16 .. 8192. */
 #define KMEM_NBUCKETS 10
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v3)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v4)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -60,7 +60,7 @@ static inline size_t kmem_bucket_size(unsigned index)
  * up to 8192. Every size is a multiple of 16; the powers of two are kept,
  * so a request of exactly 2^k is still served from a 2^k-aligned piece. */
 #define KMEM_NBUCKETS 32
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v3)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v4)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -204,10 +204,12 @@ struct kmem_fastpath {
     uintptr_t fp_secret;                    /* free key = secret ^ address */
     uint32_t fp_magic[256];                 /* by page kind: ceil(2^32 / size) for a
                                                slab's first page, 0 for others */
+    uint32_t fp_limit[256];                 /* by page kind: offset * magic (mod 2^32)
+                                               is below this exactly for the offsets
+                                               of the slab's pieces (kmem_piece_at);
+                                               0 for pages that are not a slab's first */
     uint8_t fp_bucket_of[1024 / 16 + 1];    /* bucket of sizes up to 1 KiB, by
                                                (size + 15) / 16 */
-    uint16_t fp_end[KMEM_NBUCKETS + 1];     /* by bucket: the offset in a slab where
-                                               its pieces end (pieces * size) */
 };
 
 extern KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
@@ -242,6 +244,19 @@ static inline unsigned kmem_bucket_index_var(size_t size)
 static inline unsigned kmem_size_bucket(size_t size)
 {
     return __builtin_constant_p(size) ? kmem_bucket_index(size) : kmem_bucket_index_var(size);
+}
+
+/* The bucket of a request of `size` bytes; 0 for one beyond
+ * KMEM_MAXALLOCSAVE. Bin 0 of every cache stays empty, so a pop from it
+ * fails without a test of its own. Up to 1 KiB, the common case, one
+ * table read and no comparison against the cut-off. */
+static inline unsigned kmem_request_bucket(size_t size)
+{
+    if (__builtin_constant_p(size))
+        return size <= KMEM_MAXALLOCSAVE ? kmem_bucket_index(size) : 0u;
+    if (size <= 1024)
+        return KMEM_RELAXED_LOAD(KMEM_FASTPATH_.fp_bucket_of[(size + 15) >> 4]);
+    return size <= KMEM_MAXALLOCSAVE ? kmem_bucket_index(size) : 0u;
 }
 
 /* ---- free pieces ----------------------------------------------------------------
@@ -296,17 +311,15 @@ static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t
     return (struct kmem_tcount *)((char *)bin->tb_counts + fast);
 }
 
-/* Pop a piece of bucket `index` from the thread's cache for `type` into
- * *out, counting it; 0 when the bin is empty or the type is counted on the
- * slow path (ks_fast 0: a limit, or no slot). */
-static inline int kmem_cache_pop(unsigned index, size_t request,
-                                 struct kmem_type *type, void **out)
+/* Pop a piece of bucket `index` from the thread's cache into *out,
+ * counting it at `fast` in the bin's counters (a type's ks_fast, not 0);
+ * 0 when the bin is empty. */
+static inline int kmem_cache_pop_at(size_t index, size_t request, uint32_t fast, void **out)
 {
     if (!KMEM_THREAD_CACHE)
         return 0; /* built without caches: the bins stay empty */
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
-    uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
-    if (bin->tb_sp == bin->tb_low || fast == 0)
+    if (bin->tb_sp == bin->tb_low)
         return 0;
     void *piece = kmem_tbin_take(bin);
     if (piece == 0)
@@ -318,19 +331,43 @@ static inline int kmem_cache_pop(unsigned index, size_t request,
     return 1;
 }
 
+/* The same for `type`: 0 also when the type is counted on the slow path
+ * (ks_fast 0: a limit, or no slot). */
+static inline int kmem_cache_pop(unsigned index, size_t request,
+                                 struct kmem_type *type, void **out)
+{
+    uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
+    return fast != 0 && kmem_cache_pop_at(index, request, fast, out);
+}
+
 /* A request of `size` bytes from the thread's cache: the common case of
  * every allocation. 0 sends the caller to its slow path. */
 static inline int kmem_cache_alloc(size_t size, struct kmem_type *type, void **out)
 {
-    return size <= KMEM_MAXALLOCSAVE && kmem_cache_pop(kmem_size_bucket(size), size, type, out);
+    return kmem_cache_pop(kmem_request_bucket(size), size, type, out);
+}
+
+/* Whether a piece of a slab of page kind `kind` starts `in_slab` bytes
+ * into it. With m = fp_magic = ceil(2^32 / size) = (2^32 + e) / size, the
+ * k-th piece's offset gives (k * size) * m = k * e (mod 2^32), small, and
+ * every offset that is not a multiple of size gives at least m (checked
+ * by tests/api/test_geometry.c). So one product and one comparison
+ * against fp_limit = pieces * e (m when e is 0, a power of two with no
+ * unused tail) accept exactly the offsets of the slab's pieces, not the
+ * piece that would start in its unused tail. */
+static inline int kmem_piece_at(const struct kmem_fastpath *fp, size_t kind, uint32_t in_slab)
+{
+    return in_slab * fp->fp_magic[kind] < fp->fp_limit[kind];
 }
 
 /* Push `ptr` onto the thread's cache if it is the start of a live piece
- * and the bin has room, counting the free; return 0 to send the caller to
- * its slow path (which also reports bad pointers and double frees). The
+ * and the bin has room, counting the free at `fixed` (a constant ks_fast)
+ * or, when that is 0, at the type's ks_fast, read only once the pointer
+ * is known to be a piece; return 0 to send the caller to its slow path
+ * (which also reports bad pointers, double frees and a NULL type). The
  * page descriptor alone says whether ptr starts a piece, and of which
  * bucket. */
-static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
+static inline int kmem_cache_push_as(void *ptr, const struct kmem_type *type, uint32_t fixed)
 {
     if (!KMEM_THREAD_CACHE)
         return 0; /* built without caches: the slow path checks the pointer */
@@ -339,30 +376,24 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
     if (off >= fp->fp_size)
         return 0;
     const struct kmem_page *page = &fp->fp_pages[off >> KMEM_PAGE_SHIFT];
-    unsigned index = page->ku_kind;
-    uint32_t magic = fp->fp_magic[index];
+    size_t index = page->ku_kind;
     uint32_t in_slab = (uint32_t)(off & (KMEM_PAGE_SIZE - 1));
-    /* Fails for pages that are not a slab's first (magic 0) and for
+    /* Fails for pages that are not a slab's first (limit 0) and for
      * addresses that are not the start of a piece. */
-    if (in_slab * magic >= magic) {
+    if (!kmem_piece_at(fp, index, in_slab)) {
         if (!(index & KMEM_TAIL_BIT))
             return 0;
         /* A later page of a slab of several: the offset is from the
          * slab's first page. */
         index &= KMEM_TAIL_BIT - 1;
-        magic = fp->fp_magic[index];
-        in_slab += page->ku_word << KMEM_PAGE_SHIFT;
-        if (in_slab * magic >= magic)
+        if (!kmem_piece_at(fp, index, in_slab + (page->ku_word << KMEM_PAGE_SHIFT)))
             return 0;
     }
-    /* Not the piece that would start in the slab's unused tail. */
-    if (in_slab >= fp->fp_end[index])
-        return 0;
     uintptr_t key = kmem_piece_key(ptr);
     if (((const uintptr_t *)ptr)[1] == key)
         return 0; /* already free, in a cache (on a slab's list or fresh, its
                      mark is another: the slow path's checks find it later) */
-    uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
+    uint32_t fast = fixed != 0 ? fixed : KMEM_RELAXED_LOAD(type->ks_fast);
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
     if (bin->tb_sp >= bin->tb_limit || fast == 0)
         return 0;
@@ -370,6 +401,12 @@ static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
     struct kmem_tcount *count = kmem_tcount_at(bin, fast);
     KMEM_OWNER_ADD(count->tn_frees, 1);
     return 1;
+}
+
+/* The same for `type`: 0 also when the type is counted on the slow path. */
+static inline int kmem_cache_push(void *ptr, struct kmem_type *type)
+{
+    return kmem_cache_push_as(ptr, type, 0);
 }
 
 #define KMEM_MALLOC(space, cast, size, type, flags)                          \

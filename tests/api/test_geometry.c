@@ -88,20 +88,29 @@ int main(void)
         kmem_free(p, M_GEOM);
     }
 
-    /* The free path's divisibility test: offset * magic < magic exactly
-     * when the bucket size divides the offset, for every offset in a slab
-     * (up to 8 pages), for a slab's first and later pages alike. */
+    /* The free path's piece test (kmem_piece_at): offset * magic <
+     * limit exactly when the offset is the start of one of the slab's
+     * pieces (a multiple of the size, not in the slab's unused tail), for
+     * every offset up to 8 pages; and offset * magic < magic exactly when
+     * the size divides the offset, which is what makes the one
+     * comparison enough. */
     const struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         uint32_t magic = fp->fp_magic[b];
         size_t size = kmem_bucket_size(b);
-        CHECK(fp->fp_magic[KMEM_TAIL_BIT | b] == 0, "bucket %u: tail pages pass the first test", b);
+        struct kmem_bucket_stats bs;
+        CHECK(kmem_bucket_stats(b, &bs) == KMEM_OK, "bucket %u: stats", b);
+        size_t end = bs.slab_pages * KMEM_PAGE_SIZE / size * size; /* past the last piece */
+        CHECK(fp->fp_magic[KMEM_TAIL_BIT | b] == 0 && fp->fp_limit[KMEM_TAIL_BIT | b] == 0,
+              "bucket %u: tail pages pass the first test", b);
         for (uint32_t off = 0; off < 8 * KMEM_PAGE_SIZE; off++) {
-            int fast = (uint32_t)(off * magic) < magic;
+            int divides = (uint32_t)(off * magic) < magic;
+            int piece = kmem_piece_at(fp, b, off);
             int exact = off % size == 0;
-            if (fast != exact) {
-                CHECK(fast == exact, "bucket %u (size %zu) offset %u: test says %d", b,
-                      size, off, fast);
+            if (divides != exact || (off < bs.slab_pages * KMEM_PAGE_SIZE &&
+                                     piece != (exact && off < end))) {
+                CHECK(0, "bucket %u (size %zu) offset %u: divides %d, piece %d", b, size, off,
+                      divides, piece);
                 break;
             }
         }
@@ -112,9 +121,8 @@ int main(void)
     for (unsigned kind = 0; kind < 256; kind++) {
         if (kind >= 1 && kind <= KMEM_NBUCKETS)
             continue;
-        uint32_t magic = fp->fp_magic[kind];
         for (uint32_t off = 0; off < KMEM_PAGE_SIZE; off += 16)
-            if ((uint32_t)(off * magic) < magic) {
+            if (kmem_piece_at(fp, kind, off)) {
                 CHECK(0, "page kind %u passes the piece test at offset %u", kind, off);
                 break;
             }

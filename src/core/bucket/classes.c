@@ -58,8 +58,10 @@ void kmem_buckets_init(uint32_t tcache_bytes)
          * every bucket and offset by tests/unit/test_geometry.c). */
         c->kc_magic = (uint32_t)((((uint64_t)1 << 32) + c->kc_size - 1) / c->kc_size);
         fp->fp_magic[b] = c->kc_magic;
-        _Static_assert(8 * KMEM_PAGE_SIZE <= UINT16_MAX + 1u, "fp_end holds a slab's bytes");
-        fp->fp_end[b] = (uint16_t)(c->kc_pieces * c->kc_size);
+        /* e = magic * size - 2^32, below size; the k-th piece gives k * e
+         * (see kmem_piece_at). pieces * e < a slab's bytes < magic. */
+        uint32_t e = (uint32_t)((uint64_t)c->kc_magic * c->kc_size - ((uint64_t)1 << 32));
+        fp->fp_limit[b] = e != 0 ? c->kc_pieces * e : c->kc_magic;
     }
     for (unsigned i = 0; i <= 1024 / 16; i++)
         KMEM_RELAXED_STORE(fp->fp_bucket_of[i], (uint8_t)kmem_bucket_index(i * 16));

@@ -10,10 +10,16 @@
 #include "core/tcache/tcache.h"
 
 static kmem_lock types_lock = KMEM_LOCK_INIT;
+struct kmem_type kmem_type_libc = {
+    .ks_shortdesc = "malloc",
+    .ks_longdesc = "C library malloc family",
+    .ks_fast = KMEM_LIBC_FAST, /* counted there before it registers, too */
+    .ks_slot = KMEM_SLOT_LIBC,
+};
 static struct kmem_type *types_head;              /* [types] append-only list */
 static struct kmem_type *types_tail;              /* [types] */
 static struct kmem_type *slot_type[KMEM_TYPE_SLOTS]; /* [types] owner of each slot */
-static uint32_t slots_used = 1;                   /* [types] slot 0 is never used */
+static uint32_t slots_used = KMEM_SLOT_LIBC + 1;  /* [types] slot 0 is never used */
 static uint32_t limit_seq;                        /* [types] bumped when limited memory frees */
 static uint32_t types_registered;                 /* [types] the last ks_id given */
 
@@ -32,7 +38,10 @@ void kmem_type_register(struct kmem_type *type)
     kmem_lock_acquire(&types_lock);
     if (type->ks_id == 0) {
         uint32_t slot = 0;
-        if (slots_used < KMEM_TYPE_SLOTS) {
+        if (type == &kmem_type_libc) {
+            slot = KMEM_SLOT_LIBC;
+            slot_type[slot] = type;
+        } else if (slots_used < KMEM_TYPE_SLOTS) {
             slot = slots_used++;
             slot_type[slot] = type;
         }
@@ -325,8 +334,16 @@ const struct kmem_type *kmem_type_by_id(uint32_t id)
 
 void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg)
 {
+    /* The libc type counts in its slot from the first pop of a piece that
+     * another type's request brought into the cache, perhaps before its
+     * own first slow path registers it: then it is called for once here,
+     * and not again if it registers during the walk. */
+    bool libc_apart = __atomic_load_n(&kmem_type_libc.ks_id, __ATOMIC_ACQUIRE) == 0;
+    if (libc_apart)
+        fn(&kmem_type_libc, arg);
     for (struct kmem_type *t = kmem_types_next(NULL); t != NULL; t = kmem_types_next(t))
-        fn(t, arg);
+        if (!(libc_apart && t == &kmem_type_libc))
+            fn(t, arg);
 }
 
 int kmem_types_check(void)
@@ -380,6 +397,8 @@ void kmem_types_totals(uint64_t *memuse, uint64_t *requested, uint64_t *rounded)
 
 int kmem_type_set_limit(struct kmem_type *type, size_t bytes)
 {
+    if (type == &kmem_type_libc)
+        return KMEM_ERR_INVAL; /* its fast paths count without looking */
     kmem_type_ensure(type);
     kmem_lock_acquire(&types_lock);
     KMEM_RELAXED_STORE(type->ks_limit, (uint64_t)bytes);

@@ -25,6 +25,19 @@
 
 void kmem_type_register(struct kmem_type *type);
 
+/* The C library's type ("malloc"). Its slot is always KMEM_SLOT_LIBC and
+ * it is never limited, so the drop-in's fast paths count at KMEM_LIBC_FAST
+ * without reading the record:
+ *
+ *     kmem_type_libc.ks_fast == KMEM_LIBC_FAST, at all times.
+ *
+ * It registers (and is listed) on its first slow path, as every type does;
+ * kmem_types_foreach, which the totals are added over, includes it before
+ * that too. */
+extern struct kmem_type kmem_type_libc;
+#define KMEM_SLOT_LIBC 1u
+#define KMEM_LIBC_FAST ((uint32_t)(KMEM_SLOT_LIBC * sizeof(struct kmem_tcount)))
+
 static inline void kmem_type_ensure(struct kmem_type *type)
 {
     if (__atomic_load_n(&type->ks_id, __ATOMIC_ACQUIRE) == 0)
@@ -110,7 +123,8 @@ const struct kmem_type *kmem_type_by_id(uint32_t id);
 /* The registered type after prev (NULL: the first), oldest first. */
 struct kmem_type *kmem_types_next(const struct kmem_type *prev);
 
-/* Call fn for each registered type, oldest first. */
+/* Call fn for each registered type, oldest first, and for the libc type
+ * before it registers. */
 void kmem_types_foreach(void (*fn)(struct kmem_type *type, void *arg), void *arg);
 
 /* Check that no type has freed more than it allocated; returns the

@@ -24,11 +24,14 @@
 #include "core/alloc/init.h"
 #include "core/alloc/reclaim.h"
 #include "core/alloc/stats.h"
+#include "core/type/type.h"
 #include "front/libc/report.h"
 
 #define LIBC_API __attribute__((visibility("default")))
 
-KMEM_TYPE_DEFINE(M_MALLOC, "malloc", "C library malloc family");
+/* Everything here is of the libc type (core/type/type.h): its fast paths
+ * count at the fixed place KMEM_LIBC_FAST, without reading the type. */
+#define M_MALLOC (&kmem_type_libc)
 
 /* ---- allocation ------------------------------------------------------------ */
 
@@ -48,14 +51,15 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, int flags, const
 LIBC_API void *malloc(size_t size)
 {
     void *p;
-    if (kmem_cache_alloc(size, M_MALLOC, &p))
+    if (kmem_cache_pop_at(kmem_request_bucket(size), size, KMEM_LIBC_FAST, &p))
         return p;
     return malloc_slow(size, KM_NOWAIT, "malloc");
 }
 
 LIBC_API void free(void *ptr)
 {
-    kmem_dealloc(ptr, M_MALLOC, "free");
+    if (!kmem_cache_push_as(ptr, M_MALLOC, KMEM_LIBC_FAST))
+        kmem_dealloc_slow(ptr, M_MALLOC, "free");
 }
 
 LIBC_API void *calloc(size_t n, size_t size)
@@ -66,7 +70,7 @@ LIBC_API void *calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (kmem_cache_alloc(bytes, M_MALLOC, &p))
+    if (kmem_cache_pop_at(kmem_request_bucket(bytes), bytes, KMEM_LIBC_FAST, &p))
         return __builtin_memset(p, 0, bytes);
     return malloc_slow(bytes, KM_NOWAIT | KM_ZERO, "calloc");
 }
