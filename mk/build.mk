@@ -123,7 +123,7 @@ WORKLOAD_BIN := $(patsubst bench/%.c,$(O)/bench/%,$(WORKLOAD_SRC))
 all: lib tests
 lib: $(LIBS)
 tests: $(TEST_BIN) $(EXPORT_TEST_BIN)
-benches: $(BENCH_BIN) $(WORKLOAD_BIN)
+benches: $(BENCH_BIN) $(WORKLOAD_BIN) $(O)/bench/baseline/libbump.so
 dropin: $(DROPIN_BIN)
 
 # The freestanding library may need nothing from outside but these, and
@@ -255,3 +255,9 @@ $(O)/tests/dropin/%: tests/dropin/%.c tests/harness.h mk/build.mk
 $(O)/bench/workloads/%: bench/workloads/%.c $(wildcard bench/workloads/*.h) mk/build.mk
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-builtin -Ibench/workloads $< -o $@ -lpthread -lm
+
+# The bump allocator bench/run.py counts under callgrind as the baseline of
+# the fastpath workload's instructions per pair (not an allocator).
+$(O)/bench/baseline/libbump.so: bench/baseline/bump.c mk/build.mk
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -fPIC -shared -fvisibility=default $< -o $@

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """chart.py — the chart of the ratios to kmem (OUT/results.png and
 OUT/results.svg, with its data OUT/chart.dat and script OUT/chart.gp), drawn
-by gnuplot from a report.Report."""
+by gnuplot from a report.Report; and the phases workload's resident memory
+over time (OUT/timeline.png and OUT/timeline.svg, with OUT/timeline.dat and
+OUT/timeline.gp)."""
 
 import math
 import os
@@ -80,4 +82,62 @@ unset multiplot
     q = subprocess.run([gnuplot, gp], capture_output=True, text=True)
     if q.returncode != 0:
         return "gnuplot failed: " + q.stderr.strip()[-300:]
+    return None
+
+
+def draw_timeline(timelines, names, out, title):
+    """One line per allocator: resident MiB against seconds, from the
+    phases workload's samples (timelines: allocator name ->
+    workloads.parse_timeline's dict; names: their order). The phases are
+    marked from kmem's run (else the first allocator's). Returns a note,
+    or None when drawn."""
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        return "gnuplot is missing (Debian package gnuplot-nox): no timeline chart drawn"
+    names = [n for n in names if n in timelines]
+    if not names:
+        return "no timeline chart: no phases run succeeded"
+    dat = os.path.join(out, "timeline.dat")
+    with open(dat, "w") as f:
+        for n in names:
+            f.write("# %s: seconds, resident MiB, phase\n" % n)
+            for ms, kib, ph in timelines[n]["samples"]:
+                f.write("%.3f %.2f %d\n" % (ms / 1000.0, kib / 1024.0, ph))
+            f.write("\n\n")
+    ref = timelines["kmem" if "kmem" in timelines else names[0]]
+    marks = []
+    for i, (name, start) in enumerate(zip(ref["names"], ref["phase_ms"])):
+        x = start / 1000.0
+        if i > 0:
+            marks.append("set arrow from %.3f, graph 0 to %.3f, graph 1 nohead dt 2 lc rgb '#999999'"
+                         % (x, x))
+        marks.append("set label '%s' at %.3f, graph %.2f offset 0.3,0 font ',9' tc rgb '#555555'"
+                     % (name, x, 0.97 - 0.045 * (i % 4)))
+    colors = ["#c44e52", "#4c72b0", "#dd8452", "#55a868", "#8172b3", "#937860", "#da8bc3"]
+    plot = ", ".join("'%s' index %d using 1:2 with lines lw 2 lc rgb '%s' title '%s'"
+                     % (dat, i, colors[i % len(colors)], n) for i, n in enumerate(names))
+    body = """
+set termoption noenhanced
+set title "%(title)s"
+set xlabel "seconds since the start"
+set ylabel "resident MiB (/proc/self/statm, every 10 ms)"
+set xrange [0:%(xmax).3f]
+set yrange [0:*]
+set grid
+set key outside right top
+%(marks)s
+plot %(plot)s
+""" % {"title": title.replace('"', "'"), "marks": "\n".join(marks), "plot": plot,
+       "xmax": max(timelines[n]["samples"][-1][0] for n in names) / 1000.0}
+    gp = os.path.join(out, "timeline.gp")
+    with open(gp, "w") as f:
+        f.write("set terminal pngcairo size 1200,600 font 'sans,10'\n")
+        f.write("set output '%s'\n" % os.path.join(out, "timeline.png"))
+        f.write(body)
+        f.write("set terminal svg size 1200,600 font 'sans,10' dynamic\n")
+        f.write("set output '%s'\n" % os.path.join(out, "timeline.svg"))
+        f.write(body)
+    q = subprocess.run([gnuplot, gp], capture_output=True, text=True)
+    if q.returncode != 0:
+        return "gnuplot failed on the timeline: " + q.stderr.strip()[-300:]
     return None

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """report.py — from the runs to what is shown: the figures (medians over
 the repetitions, ratios to kmem, geometric means, utilization, the fast-path
-ns per pair, kmem's worst workloads), the markdown tables (results.md, also
-printed) and the CSVs (results.csv, extra.csv). Runs nothing: the machine,
-the versions and the callgrind counts come from the caller."""
+ns per pair, kmem's worst workloads, each allocator's instructions per pair
+less the bump baseline's, the phases workload's RSS at its phase ends), the
+markdown tables (results.md, also printed) and the CSVs (results.csv,
+extra.csv, timeline.csv). Runs nothing: the machine, the versions, the
+callgrind counts and the timelines come from the caller."""
 
 import csv
 import datetime
@@ -109,11 +111,38 @@ class Report:
         return rows[:3]
 
 
+def own_instructions(callgrind, n):
+    """Allocator n's instructions per pair less the bump baseline's, or None."""
+    v, b = callgrind.get(n), callgrind.get("bump")
+    return v - b if isinstance(v, float) and isinstance(b, float) else None
+
+
+def timeline_figures(tl):
+    """From a phases run (workloads.parse_timeline's dict, with "maxrss_kib"):
+    KiB at the peak, at the end of the steady phase, after the idle phase
+    and at the end (None where no sample says)."""
+    samples, names = tl["samples"], tl["names"]
+
+    def last_of(name):
+        ph = names.index(name) if name in names else None
+        got = [kib for _, kib, p in samples if p == ph]
+        return got[-1] if got else None
+
+    steady = last_of("steady")
+    if steady is None and "steady" in names:
+        after = [kib for _, kib, p in samples if p > names.index("steady")]
+        steady = after[0] if after else None
+    return {"peak": tl.get("maxrss_kib") or max(kib for _, kib, _ in samples),
+            "steady": steady, "idle": last_of("idle"), "end": samples[-1][1]}
+
+
 def markdown(rep, missing, failures, notes, callgrind, mode_line, total_seconds, machine,
-             versions):
+             versions, timelines=None):
     """The tables, with the date, the machine (kernel, CPU, CPUs), the
-    allocators' versions and the notes. callgrind: allocator name ->
-    instructions per pair or why none, or "skipped" -> why not counted."""
+    allocators' versions and the notes. callgrind: allocator name (and
+    "bump", the baseline) -> instructions per pair or why none, or
+    "skipped" -> why not counted. timelines: allocator name -> its phases
+    run (timeline_figures)."""
     uname, cpu, ncpu = machine
     L = []
     L.append("## Benchmark results")
@@ -209,21 +238,59 @@ def markdown(rep, missing, failures, notes, callgrind, mode_line, total_seconds,
     if callgrind.get("skipped"):
         L.append(callgrind["skipped"])
     else:
-        L.append("| allocator | instructions/pair | × kmem |")
-        L.append("| --- | ---: | ---: |")
-        k = callgrind.get("kmem")
+        L.append("| allocator | with the loop | own | own × kmem's |")
+        L.append("| --- | ---: | ---: | ---: |")
+        k = own_instructions(callgrind, "kmem")
         for n in rep.names:
             v = callgrind.get(n)
+            o = own_instructions(callgrind, n)
             if isinstance(v, float):
-                L.append("| %s | %.1f | %s |" % (n, v, fmt_ratio(v / k) if isinstance(k, float) else "n/a"))
+                L.append("| %s | %.1f | %s | %s |"
+                         % (n, v, "%.1f" % o if o is not None else "n/a",
+                            fmt_ratio(o / k) if o is not None and k else "n/a"))
             else:
-                L.append("| %s | failed: %s | |" % (n, v))
+                L.append("| %s | failed: %s | | |" % (n, v))
+        b = callgrind.get("bump")
+        if isinstance(b, float):
+            L.append("| bump (baseline) | %.1f | | |" % b)
         L.append("")
-        L.append("Counted in the workload's loop function (`--toggle-collect=pairs_%d`), as the "
-                 "slope between %d and %d pairs, so start-up and warm-up are not counted; the "
-                 "loop's own instructions (a store, a load, a compare) are included."
-                 % (CG_SIZE, CG_N1, CG_N2))
+        L.append("With the loop: counted in the workload's loop function "
+                 "(`--toggle-collect=pairs_%d`), as the slope between %d and %d pairs, so "
+                 "start-up and warm-up are not counted; the loop's own instructions (a store, "
+                 "a load, a compare) and the calls through the PLT are included. "
+                 "Own: that minus the same count for the same pair loop on a bump allocator "
+                 "(bench/baseline/bump.c: malloc moves a thread-local pointer, free returns) "
+                 "LD_PRELOADed the same way; the difference is the allocator's own "
+                 "instructions per pair." % (CG_SIZE, CG_N1, CG_N2))
+        if not isinstance(b, float):
+            L.append("")
+            L.append("Own: not computed, the bump baseline was not counted (%s)."
+                     % (b if b else "no count"))
     L.append("")
+
+    if timelines:
+        L.append("### Resident memory over time (phases workload)")
+        L.append("")
+        L.append("| allocator | peak RSS | end of steady | after idle | at the end |")
+        L.append("| --- | ---: | ---: | ---: | ---: |")
+        for n in rep.names:
+            if n in timelines:
+                f = timeline_figures(timelines[n])
+                L.append("| %s | %s |" % (n, " | ".join(
+                    "%.1f MiB" % (f[key] / 1024.0) if f[key] is not None else "–"
+                    for key in ("peak", "steady", "idle", "end"))))
+            else:
+                L.append("| %s | failed | | | |" % n)
+        L.append("")
+        L.append("One run per allocator of bench/workloads/phases.c (grow to the peak, free a "
+                 "random 90%, steady churn, idle 1 s, grow again, free everything, idle "
+                 "0.5 s), its resident size sampled every 10 ms from /proc/self/statm. Peak: "
+                 "the kernel's ru_maxrss; end of steady: the last sample of the steady phase "
+                 "(else the first after it); after idle: the last sample of the idle phase; "
+                 "at the end: the last sample, after everything was freed and 0.5 s idle. "
+                 "Chart: timeline.png, timeline.svg (data: timeline.csv); the phases marked "
+                 "on it are kmem's run's, the other runs' phases begin at slightly other times.")
+        L.append("")
 
     worst = rep.worst()
     if worst:
@@ -246,9 +313,19 @@ def markdown(rep, missing, failures, notes, callgrind, mode_line, total_seconds,
     return "\n".join(L)
 
 
-def write_csvs(rep, out, callgrind):
-    """OUT/results.csv (workload,allocator,median_seconds,peak_rss_kib) and
-    OUT/extra.csv (workload,allocator,metric,value)."""
+def write_csvs(rep, out, callgrind, timelines=None):
+    """OUT/results.csv (workload,allocator,median_seconds,peak_rss_kib),
+    OUT/extra.csv (workload,allocator,metric,value) and, with timelines,
+    OUT/timeline.csv (allocator,ms,rss_kib,phase)."""
+    timelines = timelines or {}
+    if timelines:
+        with open(os.path.join(out, "timeline.csv"), "w", newline="") as f:
+            wr = csv.writer(f, lineterminator="\n")
+            wr.writerow(["allocator", "ms", "rss_kib", "phase"])
+            for n in rep.names:
+                for ms, kib, ph in timelines.get(n, {}).get("samples", []):
+                    wr.writerow([n, ms, kib, timelines[n]["names"][ph]
+                                 if ph < len(timelines[n]["names"]) else ph])
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
         wr = csv.writer(f, lineterminator="\n")
         wr.writerow(["workload", "allocator", "median_seconds", "peak_rss_kib"])
@@ -277,10 +354,20 @@ def write_csvs(rep, out, callgrind):
                     wr.writerow([w.name, n, "utilization", "%.4f" % rep.utilization(w.name, n)])
         for (n, size), v in sorted(rep.fast.items(), key=lambda kv: (rep.names.index(kv[0][0]), kv[0][1])):
             wr.writerow(["fastpath", n, "ns_per_pair_%d" % size, "%.3f" % v])
-        for n in rep.names:
+        for n in rep.names + ["bump"]:
             if isinstance(callgrind.get(n), float):
                 wr.writerow(["fastpath", n, "callgrind_instructions_per_pair_%d" % CG_SIZE,
                              "%.1f" % callgrind[n]])
+            if own_instructions(callgrind, n) is not None and n != "bump":
+                wr.writerow(["fastpath", n, "callgrind_own_instructions_per_pair_%d" % CG_SIZE,
+                             "%.1f" % own_instructions(callgrind, n)])
+        for n in rep.names:
+            if n in timelines:
+                fig = timeline_figures(timelines[n])
+                for key, metric in (("peak", "peak_rss_kib"), ("steady", "rss_end_of_steady_kib"),
+                                    ("idle", "rss_after_idle_kib"), ("end", "rss_at_end_kib")):
+                    if fig[key] is not None:
+                        wr.writerow(["phases", n, metric, fig[key]])
         for n, (gs, gk) in rep.geo.items():
             wr.writerow(["geomean", n, "geomean_seconds", "%.4f" % gs])
             wr.writerow(["geomean", n, "geomean_rss_kib", "%.1f" % gk])

@@ -3,10 +3,12 @@
 workload REPS times on every allocator, interleaved: rep 1 of every
 allocator, then rep 2, ..., the order rotated each rep; in full mode an
 untimed warm-up run per workload first; python's untimed tracemalloc run;
-the fastpath workload twice under callgrind per allocator), running one
-workload on one allocator and checking it, the progress lines, and handing
-the runs to report and chart. Two modes: run_suite (the comparison) and
-run_check (every workload once on kmem and glibc, for make test)."""
+the fastpath workload twice under callgrind per allocator and on the bump
+baseline; after the timed runs, the timeline workloads once per
+allocator), running one workload on one allocator and checking it, the
+progress lines, and handing the runs to report and chart. Two modes:
+run_suite (the comparison) and run_check (every workload once on kmem and
+glibc, for make test; the timeline workloads too, checked alike)."""
 
 import os
 import shutil
@@ -89,6 +91,9 @@ def run_suite(args):
         names_a = args.allocators.split(",") if args.allocators else None
         kmem_ver = discovery.kmem_version()  # the source tree as the library is copied
         wls, allocs, missing = prepare(args, tmp, quick, names_w, names_a)
+        # Timeline workloads (phases): once per allocator, not in the tables.
+        tl_wls = [w for w in wls if w.timeline]
+        wls = [w for w in wls if not w.timeline]
         kcopy = next((a.path for a in allocs if a.name == "kmem"), None)
         if kcopy:
             kmem_ver += ", libkmem.so sha256 %s" % discovery.library_digest(kcopy)
@@ -107,6 +112,15 @@ def run_suite(args):
         if do_cg and not os.access(fast_prog, os.X_OK):
             callgrind["skipped"] = "Skipped: %s is not built." % fast_prog
             do_cg = False
+        # The baseline of the counts: the same loop on a bump allocator.
+        cg_allocs = list(allocs)
+        bump_lib = os.path.join(os.path.abspath(args.build), "bench", "baseline", "libbump.so")
+        if do_cg and os.path.isfile(bump_lib):
+            bump = discovery.Allocator("bump", None, None)
+            bump.path = bump_lib
+            cg_allocs.append(bump)
+        elif do_cg:
+            callgrind["bump"] = "%s is not built" % bump_lib
 
         # The plan: (kind, what) in order.
         tasks = []
@@ -120,13 +134,18 @@ def run_suite(args):
                 k = rep % len(allocs)
                 for a in allocs[k:] + allocs[:k]:
                     tasks.append((w.name, ("run", w, a, rep)))
-        if do_cg:
+        for w in tl_wls:
             for a in allocs:
+                tasks.append(("timeline", ("timeline", w, a, 0)))
+        if do_cg:
+            for a in cg_allocs:
                 for n in (CG_N1, CG_N2):
                     tasks.append(("callgrind", ("callgrind", None, a, n)))
 
-        sys.stderr.write("bench: %d workloads × %d allocators × %d reps%s (%s mode), %d runs in all\n"
+        sys.stderr.write("bench: %d workloads × %d allocators × %d reps%s%s (%s mode), "
+                         "%d runs in all\n"
                          % (len(wls), len(allocs), reps,
+                            " + timeline" if tl_wls else "",
                             " + callgrind" if do_cg else "", "quick" if quick else "full",
                             len(tasks)))
         for m in missing:
@@ -136,7 +155,31 @@ def run_suite(args):
         failures = []
         requested_py = None
         cg_counts = {}
+        tl_runs = {}
+        timelines = {}
         for i, (kind, (what, w, a, n)) in enumerate(tasks):
+            if what == "timeline":
+                r = runner.run(w, a)
+                if r.status == "ok":
+                    tl = workloads.parse_timeline(r)
+                    if tl is None:
+                        r.status = "no readable rss_timeline, phase_names, phase_ms lines"
+                    else:
+                        tl["maxrss_kib"] = r.rss_kib
+                        timelines[a.name] = tl
+                tl_runs[w.name, a.name] = [r]
+                if r.status != "ok":
+                    failures.append((w.name, a.name, "timeline: " + r.status))
+                    progress.step(kind, "%-15s %-9s timeline FAILED: %s" % (w.name, a.name, r.status))
+                else:
+                    progress.step(kind, "%-15s %-9s timeline %7.3f s %7.1f MiB peak"
+                                  % (w.name, a.name, r.seconds, r.rss_kib / 1024.0))
+                if i + 1 == len(tasks) or tasks[i + 1][1][1] is not w:
+                    n_fail = len(failures)
+                    workloads.consistent_checksums(w, allocs, tl_runs, failures)
+                    for _, name, _ in failures[n_fail:]:
+                        timelines.pop(name, None)
+                continue
             if what == "callgrind":
                 argv, toggle = workloads.callgrind_command(fast_prog, n)
                 count, why = cg.count(argv, a.env(runner.base_env), toggle, tmp)
@@ -178,7 +221,7 @@ def run_suite(args):
             if i + 1 == len(tasks) or tasks[i + 1][1][1] is not w:
                 workloads.consistent_checksums(w, allocs, runs, failures)
 
-        for a in allocs:
+        for a in cg_allocs if do_cg else allocs:
             if (a.name, CG_N1) in cg_counts and (a.name, CG_N2) in cg_counts:
                 callgrind[a.name] = cg.per_pair(cg_counts[a.name, CG_N1],
                                                 cg_counts[a.name, CG_N2], CG_N1, CG_N2)
@@ -187,7 +230,7 @@ def run_suite(args):
 
         total = time.monotonic() - t_start
         rep = report.Report(wls, allocs, runs)
-        report.write_csvs(rep, out, callgrind)
+        report.write_csvs(rep, out, callgrind, timelines)
         mode_line = "%s mode, %d repetitions interleaved" % ("quick" if quick else "full", reps)
         machine = discovery.machine()
         uname, cpu, ncpu = machine
@@ -195,13 +238,22 @@ def run_suite(args):
                                 % (uname, cpu, ncpu, "quick" if quick else "full"))
         if note:
             notes.append(note)
+        tl_note = None
+        if tl_wls:
+            tl_note = chart.draw_timeline(timelines, [a.name for a in allocs], out,
+                                          "resident memory over time, phases workload — %s (%s)"
+                                          % (uname, "quick" if quick else "full"))
+            if tl_note:
+                notes.append(tl_note)
         md = report.markdown(rep, missing, failures, notes, callgrind, mode_line, total,
-                             machine, discovery.versions(allocs, kmem_ver))
+                             machine, discovery.versions(allocs, kmem_ver), timelines)
         with open(os.path.join(out, "results.md"), "w") as f:
             f.write(md + "\n")
         print(md)
-        print("files: %s/results.csv, extra.csv, results.md%s"
-              % (out, "" if note else ", results.png, results.svg"))
+        print("files: %s/results.csv, extra.csv, results.md%s%s"
+              % (out, "" if note else ", results.png, results.svg",
+                 ", timeline.csv, timeline.png, timeline.svg" if tl_wls and not tl_note
+                 else ", timeline.csv" if timelines else ""))
         if failures:
             sys.stderr.write("bench: %d failed run(s):\n" % len(failures))
             for w, a, why in failures:

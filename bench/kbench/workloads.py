@@ -6,8 +6,9 @@ on an SQL script generated here; their arguments at full and quick size,
 the command line of a run, and what a run's output must say (its "key
 value" lines, the checksum, where malloc came from, sqlite's expected
 rows), within a run and across the allocators. Also the fastpath
-workload's callgrind command (what bench/workloads/fastpath.c counts in).
-Runs nothing."""
+workload's callgrind command (what bench/workloads/fastpath.c counts in),
+and reading the phases workload's RSS timeline (not a timed workload:
+Workload.timeline). Runs nothing."""
 
 import os
 import random
@@ -29,13 +30,14 @@ class Workload:
     """One row of the tables: a program, its arguments at full and quick
     size, and what it needs."""
 
-    def __init__(self, name, kind, full, quick, needs=None, package=None):
+    def __init__(self, name, kind, full, quick, needs=None, package=None, timeline=False):
         self.name = name
         self.kind = kind        # "c", "python" or "sqlite"
         self.full = full        # arguments (c: after the program; others: a size)
         self.quick = quick
         self.needs = needs      # a program that must exist
         self.package = package  # its Debian package
+        self.timeline = timeline  # run once per allocator for the RSS chart, not timed
         self.prog = None
         self.sql = None         # sqlite: the script and its expected output
         self.expected = None
@@ -54,9 +56,15 @@ def all_workloads():
         Workload("prodcons-2", c, ["-t", "2"], ["--quick", "-t", "2"]),
         Workload("prodcons-4", c, ["-t", "4"], ["--quick", "-t", "4"]),
         Workload("larson-2", c, ["-t", "2"], ["--quick", "-t", "2"]),
+        Workload("batch", c, [], ["--quick"]),
+        Workload("pool-2", c, ["-t", "2"], ["--quick", "-t", "2"]),
+        Workload("xmalloc-4", c, ["-t", "4"], ["--quick", "-t", "4"]),
+        Workload("alloc_test", c, [], ["--quick"]),
         # python: rounds of python_alloc.py; sqlite: rows inserted.
         Workload("python", "python", 20, 2, needs=PYTHON, package="python3.11"),
         Workload("sqlite", "sqlite", 200000, 20000, needs="sqlite3", package="sqlite3"),
+        # Not in the tables: resident memory over time (chart.draw_timeline).
+        Workload("phases", c, [], ["--quick"], timeline=True),
     ]
 
 
@@ -143,6 +151,22 @@ def callgrind_command(prog, pairs):
     """The fastpath workload's argv for `pairs` pairs of CG_SIZE bytes
     alone, and the function to count in."""
     return [prog, "--only", str(CG_SIZE), "-n", str(pairs)], "pairs_%d" % CG_SIZE
+
+
+def parse_timeline(r):
+    """The phases workload's output as {"samples": [(ms, kib, phase)],
+    "names": [phase name], "phase_ms": [start of each phase..., end]}, or
+    None when a line is missing or malformed."""
+    try:
+        samples = [tuple(int(x) for x in s.split(":"))
+                   for s in r.values["rss_timeline"].split(",")]
+        names = r.values["phase_names"].split(",")
+        phase_ms = [int(x) for x in r.values["phase_ms"].split(",")]
+    except (KeyError, ValueError):
+        return None
+    if not samples or any(len(s) != 3 for s in samples) or len(phase_ms) != len(names) + 1:
+        return None
+    return {"samples": samples, "names": names, "phase_ms": phase_ms}
 
 
 def read_values(r):
