@@ -204,6 +204,14 @@ uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_pag
     return start;
 }
 
+bool kmem_arena_has_dirty_run(uint32_t npages)
+{
+    kmem_lock_acquire(&A.ka_lock);
+    bool found = kmem_run_find(KMEM_RUN_DIRTY, npages) != 0;
+    kmem_lock_release(&A.ka_lock);
+    return found;
+}
+
 /* Give pages [page, page+npages) back; they become a dirty free run.
  * Arena lock held. */
 static void free_locked(uint32_t page, uint32_t npages)

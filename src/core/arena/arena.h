@@ -33,6 +33,11 @@ bool kmem_arena_init(void *base, size_t size);
 uint32_t kmem_arena_alloc(uint32_t npages, uint32_t align_pages, struct kmem_page head,
                           uint8_t tail_kind, bool *zeroed);
 
+/* Whether a free run of at least npages pages is still resident (dirty),
+ * so that taking it faults nothing in: a hint, read under the lock and
+ * stale once it is dropped. */
+bool kmem_arena_has_dirty_run(uint32_t npages);
+
 /* How long dirty runs may stay unused before they go back (ms, at least
  * 1), and the most dirty pages kept (0: derived; UINT64_MAX: unchanged). */
 void kmem_arena_set_decay(uint32_t ms, uint64_t dirty_max_pages);

@@ -62,6 +62,11 @@ static bool carve(unsigned b)
     struct kmem_class *c = &kmem_classes[b];
     struct kmem_page head = { (uint8_t)b, 0, (uint16_t)c->kc_pieces, 0 };
     bool zeroed;
+    /* With thread caches (hosted): memory other buckets hold idle is
+     * reused before the heap grows. Without (freestanding), carving keeps
+     * its stated bound. */
+    if (KMEM_THREAD_CACHE)
+        kmem_buckets_lend(b, c->kc_pages);
     uint32_t slab = kmem_arena_alloc(c->kc_pages, 1, head, (uint8_t)(KMEM_KIND_SLAB_TAIL + b),
                                      &zeroed);
     if (slab == KMEM_NO_PAGE)
@@ -291,48 +296,95 @@ static void flush_xfer(unsigned b, uint32_t count)
     kmem_lock_release(&kb->kb_lock);
 }
 
+/* Unlink up to `count` (at most `max`) empty slabs from bucket b's list
+ * into slabs[]; how many. Bucket lock held. */
+static uint32_t unlink_empty(unsigned b, uint64_t count, uint32_t *slabs, uint32_t max)
+{
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    struct kmem_class *c = &kmem_classes[b];
+    uint32_t n = 0;
+    uint32_t *link = &kb->kb_partial;
+    while (*link != 0 && kb->kb_empty > 0 && n < count && n < max) {
+        uint32_t slab = *link - 1;
+        struct kmem_page *d = kmem_page_of(slab);
+        if (d->ku_nfree != c->kc_pieces) {
+            link = &d->ku_word;
+            continue;
+        }
+        /* A piece listed twice would make a slab look empty with one
+         * still out: its pages must not go while it is used. */
+        if (!kmem_slab_list_intact(b, slab))
+            kmem_bad_free_block("releasing an empty slab", slab_base(slab), c->kc_size,
+                                "starts a slab whose free list is damaged (a double "
+                                "free, or a write after free)");
+        *link = d->ku_word;
+        if (kb->kb_fresh == slab + 1)
+            kb->kb_fresh = 0;
+        empty_changed(b, -1);
+        kb->kb_slabs--;
+        kb->kb_free -= c->kc_pieces;
+        slabs[n++] = slab;
+    }
+    return n;
+}
+
+enum { RELEASE_BATCH = 256 };
+
 /* Unlink up to `count` empty slabs from bucket b's list and free them, a
  * batch at a time; the pages go back to the arena after the bucket lock
  * is dropped, so that giving them back to the system holds up no one. */
 static uint64_t release_empty(unsigned b, uint64_t count, bool idle)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
-    struct kmem_class *c = &kmem_classes[b];
     uint64_t released = 0;
-    enum { BATCH = 256 };
-    uint32_t batch[BATCH];
+    uint32_t batch[RELEASE_BATCH];
     uint32_t n;
     do {
-        n = 0;
         kmem_lock_acquire(&kb->kb_lock);
-        uint32_t *link = &kb->kb_partial;
-        while (*link != 0 && kb->kb_empty > 0 && released + n < count && n < BATCH) {
-            uint32_t slab = *link - 1;
-            struct kmem_page *d = kmem_page_of(slab);
-            if (d->ku_nfree != c->kc_pieces) {
-                link = &d->ku_word;
-                continue;
-            }
-            /* A piece listed twice would make a slab look empty with one
-             * still out: its pages must not go while it is used. */
-            if (!kmem_slab_list_intact(b, slab))
-                kmem_bad_free_block("releasing an empty slab", slab_base(slab), c->kc_size,
-                                    "starts a slab whose free list is damaged (a double "
-                                    "free, or a write after free)");
-            *link = d->ku_word;
-            if (kb->kb_fresh == slab + 1)
-                kb->kb_fresh = 0;
-            empty_changed(b, -1);
-            kb->kb_slabs--;
-            kb->kb_free -= c->kc_pieces;
-            batch[n++] = slab;
-        }
+        n = unlink_empty(b, count - released, batch, RELEASE_BATCH);
         kmem_lock_release(&kb->kb_lock);
         if (n > 0)
-            kmem_arena_free_slabs(batch, n, c->kc_pages, idle);
+            kmem_arena_free_slabs(batch, n, kmem_classes[b].kc_pages, idle);
         released += n;
-    } while (n == BATCH && released < count);
+    } while (n == RELEASE_BATCH && released < count);
     return released;
+}
+
+/* Whether a bucket other than `except` holds pieces in its transfer cache
+ * or more empty slabs than it keeps (relaxed reads: a hint). */
+static bool others_hold_idle(unsigned except)
+{
+    for (unsigned o = 1; o <= KMEM_NBUCKETS; o++)
+        if (o != except && (KMEM_RELAXED_LOAD(kmem_buckets[o].kb_xfer) > 0 ||
+                            KMEM_RELAXED_LOAD(kmem_buckets[o].kb_empty) > KMEM_EMPTY_SLABS_KEPT))
+            return true;
+    return false;
+}
+
+void kmem_buckets_lend(unsigned except, uint32_t npages)
+{
+    if (!others_hold_idle(except) || kmem_arena_has_dirty_run(npages))
+        return;
+    for (unsigned o = 1; o <= KMEM_NBUCKETS; o++) {
+        struct kmem_bucket *kb = &kmem_buckets[o];
+        if (o == except || (KMEM_RELAXED_LOAD(kb->kb_xfer) == 0 &&
+                            KMEM_RELAXED_LOAD(kb->kb_empty) <= KMEM_EMPTY_SLABS_KEPT))
+            continue;
+        /* Never waiting: the caller may hold bucket `except`'s lock, and
+         * a bucket in use now is not idle. */
+        if (!kmem_lock_try(&kb->kb_lock))
+            continue;
+        give_to_slabs(o, kb->kb_xfer_pieces, kb->kb_xfer);
+        xfer_set(kb, 0);
+        uint32_t batch[RELEASE_BATCH];
+        uint32_t n = kb->kb_empty > KMEM_EMPTY_SLABS_KEPT
+                         ? unlink_empty(o, kb->kb_empty - KMEM_EMPTY_SLABS_KEPT, batch,
+                                        RELEASE_BATCH)
+                         : 0;
+        kmem_lock_release(&kb->kb_lock);
+        if (n > 0)
+            kmem_arena_free_slabs(batch, n, kmem_classes[o].kc_pages, false);
+    }
 }
 
 void kmem_buckets_reclaim(void)

@@ -171,6 +171,14 @@ void kmem_buckets_reclaim(void);
  * KMEM_EMPTY_SLABS_KEPT per bucket): the background reclaimer's pass. */
 void kmem_buckets_release_idle(void);
 
+/* Memory is about to be taken from the arena for npages pages (a slab of
+ * bucket `except`, whose lock the caller may hold, or a large block:
+ * except 0), and the arena has no resident free run for it: the other
+ * buckets whose locks are free give their transfer caches' pieces back to
+ * their slabs, and their empty slabs beyond KMEM_EMPTY_SLABS_KEPT back to
+ * the arena, so that the heap reuses what is idle before it grows. */
+void kmem_buckets_lend(unsigned except, uint32_t npages);
+
 /* Pages of empty slabs held by all buckets (a relaxed read). */
 uint64_t kmem_buckets_empty_pages(void);
 
