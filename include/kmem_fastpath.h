@@ -185,7 +185,13 @@ struct kmem_tbin {
     void **tb_low;               /* empty when tb_sp == tb_low */
     void **tb_limit;             /* a push needs tb_sp < tb_limit */
     struct kmem_tcount *tb_counts; /* [slot] for this bucket */
+    struct kmem_tcount tb_own;   /* more counts of slot KMEM_TSLOT_OWN, kept
+                                    on the bin's own cache line: the C
+                                    library's calls count here */
+    uint64_t tb_pad;             /* a bin is 64 bytes */
 };
+/* The slot whose figure is its row's counts plus every bin's tb_own. */
+#define KMEM_TSLOT_OWN 1u
 struct kmem_tcache {
     struct kmem_tbin tc_bins[KMEM_NBUCKETS + 1];    /* [0] unused */
     struct kmem_tcache *tc_next, *tc_prev;          /* [registry] live caches */
@@ -312,8 +318,8 @@ static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t
 }
 
 /* Pop a piece of bucket `index` from the thread's cache into *out,
- * counting it at `fast` in the bin's counters (a type's ks_fast, not 0);
- * 0 when the bin is empty. */
+ * counting it at `fast` in the bin's counters (a type's ks_fast), or in
+ * the bin's own (tb_own) when fast is 0; 0 when the bin is empty. */
 static inline int kmem_cache_pop_at(size_t index, size_t request, uint32_t fast, void **out)
 {
     if (!KMEM_THREAD_CACHE)
@@ -325,7 +331,7 @@ static inline int kmem_cache_pop_at(size_t index, size_t request, uint32_t fast,
     if (piece == 0)
         return 0;
     *out = piece;
-    struct kmem_tcount *count = kmem_tcount_at(bin, fast);
+    struct kmem_tcount *count = fast != 0 ? kmem_tcount_at(bin, fast) : &bin->tb_own;
     KMEM_OWNER_ADD(count->tn_allocs, 1);
     KMEM_OWNER_ADD(count->tn_req_bytes, request);
     return 1;
@@ -361,13 +367,12 @@ static inline int kmem_piece_at(const struct kmem_fastpath *fp, size_t kind, uin
 }
 
 /* Push `ptr` onto the thread's cache if it is the start of a live piece
- * and the bin has room, counting the free at `fixed` (a constant ks_fast)
- * or, when that is 0, at the type's ks_fast, read only once the pointer
- * is known to be a piece; return 0 to send the caller to its slow path
- * (which also reports bad pointers, double frees and a NULL type). The
- * page descriptor alone says whether ptr starts a piece, and of which
- * bucket. */
-static inline int kmem_cache_push_as(void *ptr, const struct kmem_type *type, uint32_t fixed)
+ * and the bin has room, counting the free in the bin's own counters
+ * (`own`) or at the type's ks_fast, read only once the pointer is known
+ * to be a piece; return 0 to send the caller to its slow path (which also
+ * reports bad pointers, double frees and a NULL type). The page
+ * descriptor alone says whether ptr starts a piece, and of which bucket. */
+static inline int kmem_cache_push_as(void *ptr, const struct kmem_type *type, int own)
 {
     if (!KMEM_THREAD_CACHE)
         return 0; /* built without caches: the slow path checks the pointer */
@@ -393,12 +398,12 @@ static inline int kmem_cache_push_as(void *ptr, const struct kmem_type *type, ui
     if (((const uintptr_t *)ptr)[1] == key)
         return 0; /* already free, in a cache (on a slab's list or fresh, its
                      mark is another: the slow path's checks find it later) */
-    uint32_t fast = fixed != 0 ? fixed : KMEM_RELAXED_LOAD(type->ks_fast);
+    uint32_t fast = own ? 0 : KMEM_RELAXED_LOAD(type->ks_fast);
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
-    if (bin->tb_sp >= bin->tb_limit || fast == 0)
+    if (bin->tb_sp >= bin->tb_limit || (!own && fast == 0))
         return 0;
     kmem_tbin_put(bin, ptr, key);
-    struct kmem_tcount *count = kmem_tcount_at(bin, fast);
+    struct kmem_tcount *count = own ? &bin->tb_own : kmem_tcount_at(bin, fast);
     KMEM_OWNER_ADD(count->tn_frees, 1);
     return 1;
 }

@@ -31,10 +31,16 @@ static struct kmem_tcount retired[KMEM_TYPE_SLOTS][KMEM_NBUCKETS + 1]; /* [regis
 static uint32_t lost_at_fork; /* caches of threads that did not survive a fork */
 static uint32_t repairs_at_fork; /* kmem_tcache_repair_self calls */
 
-/* The counters of a bin for a slot. */
+/* The counters of a bin for a slot, in its row. Slot KMEM_TSLOT_OWN also
+ * has the bin's own, tb_own (own_of: NULL for other slots). */
 static struct kmem_tcount *count_of(struct kmem_tcache *tc, unsigned b, unsigned slot)
 {
     return &tc->tc_bins[b].tb_counts[slot];
+}
+
+static struct kmem_tcount *own_of(struct kmem_tcache *tc, unsigned b, unsigned slot)
+{
+    return slot == KMEM_TSLOT_OWN ? &tc->tc_bins[b].tb_own : NULL;
 }
 
 static void registry_link(struct kmem_tcache *tc)
@@ -130,10 +136,17 @@ static void retire_locked(struct kmem_tcache *tc)
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
         for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++) {
             struct kmem_tcount *c = count_of(tc, b, slot), *r = &retired[slot][b];
-            retired_requests[b] += c->tn_allocs;
-            r->tn_allocs += c->tn_allocs;
-            r->tn_frees += c->tn_frees;
-            r->tn_req_bytes += c->tn_req_bytes;
+            struct kmem_tcount *own = own_of(tc, b, slot);
+            for (int i = 0; i < 2; i++, c = own) {
+                if (c == NULL)
+                    break;
+                retired_requests[b] += c->tn_allocs;
+                r->tn_allocs += c->tn_allocs;
+                r->tn_frees += c->tn_frees;
+                r->tn_req_bytes += c->tn_req_bytes;
+            }
+            if (own != NULL)
+                *own = (struct kmem_tcount){ 0, 0, 0 };
         }
     registry_unlink(tc);
 }
@@ -275,14 +288,22 @@ void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum)
         sum->req_bytes += retired[slot][b].tn_req_bytes;
     }
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
-        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             /* Acquire: the allocations read after this are at least as new. */
             sum->frees[b] += __atomic_load_n(&count_of(tc, b, slot)->tn_frees, __ATOMIC_ACQUIRE);
+            const struct kmem_tcount *own = own_of(tc, b, slot);
+            if (own != NULL)
+                sum->frees[b] += __atomic_load_n(&own->tn_frees, __ATOMIC_ACQUIRE);
+        }
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-            const struct kmem_tcount *c = count_of(tc, b, slot);
+            const struct kmem_tcount *c = count_of(tc, b, slot), *own = own_of(tc, b, slot);
             sum->allocs[b] += KMEM_RELAXED_LOAD(c->tn_allocs);
             sum->req_bytes += KMEM_RELAXED_LOAD(c->tn_req_bytes);
+            if (own != NULL) {
+                sum->allocs[b] += KMEM_RELAXED_LOAD(own->tn_allocs);
+                sum->req_bytes += KMEM_RELAXED_LOAD(own->tn_req_bytes);
+            }
         }
 }
 
@@ -297,6 +318,7 @@ void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             cached[b] += kmem_tbin_count(&tc->tc_bins[b]);
+            requests[b] += KMEM_RELAXED_LOAD(tc->tc_bins[b].tb_own.tn_allocs);
             for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++)
                 requests[b] += KMEM_RELAXED_LOAD(count_of(tc, b, slot)->tn_allocs);
         }

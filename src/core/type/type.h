@@ -25,17 +25,19 @@
 
 void kmem_type_register(struct kmem_type *type);
 
-/* The C library's type ("malloc"). Its slot is always KMEM_SLOT_LIBC and
- * it is never limited, so the drop-in's fast paths count at KMEM_LIBC_FAST
+/* The C library's type ("malloc"). Its slot is always KMEM_SLOT_LIBC,
+ * the one whose counts the thread caches also keep in each bin (tb_own),
+ * and it is never limited, so the drop-in's fast paths count there
  * without reading the record:
  *
- *     kmem_type_libc.ks_fast == KMEM_LIBC_FAST, at all times.
+ *     kmem_type_libc.ks_fast == KMEM_LIBC_FAST, at all times
+ *     (typed calls that name it count in the row, as for any type).
  *
  * It registers (and is listed) on its first slow path, as every type does;
  * kmem_types_foreach, which the totals are added over, includes it before
  * that too. */
 extern struct kmem_type kmem_type_libc;
-#define KMEM_SLOT_LIBC 1u
+#define KMEM_SLOT_LIBC KMEM_TSLOT_OWN
 #define KMEM_LIBC_FAST ((uint32_t)(KMEM_SLOT_LIBC * sizeof(struct kmem_tcount)))
 
 static inline void kmem_type_ensure(struct kmem_type *type)

@@ -30,7 +30,7 @@
 #define LIBC_API __attribute__((visibility("default")))
 
 /* Everything here is of the libc type (core/type/type.h): its fast paths
- * count at the fixed place KMEM_LIBC_FAST, without reading the type. */
+ * count in the bins' own counters, without reading the type. */
 #define M_MALLOC (&kmem_type_libc)
 
 /* ---- allocation ------------------------------------------------------------ */
@@ -51,14 +51,14 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, int flags, const
 LIBC_API void *malloc(size_t size)
 {
     void *p;
-    if (kmem_cache_pop_at(kmem_request_bucket(size), size, KMEM_LIBC_FAST, &p))
+    if (kmem_cache_pop_at(kmem_request_bucket(size), size, 0, &p))
         return p;
     return malloc_slow(size, KM_NOWAIT, "malloc");
 }
 
 LIBC_API void free(void *ptr)
 {
-    if (!kmem_cache_push_as(ptr, M_MALLOC, KMEM_LIBC_FAST))
+    if (!kmem_cache_push_as(ptr, M_MALLOC, 1))
         kmem_dealloc_slow(ptr, M_MALLOC, "free");
 }
 
@@ -70,7 +70,7 @@ LIBC_API void *calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (kmem_cache_pop_at(kmem_request_bucket(bytes), bytes, KMEM_LIBC_FAST, &p))
+    if (kmem_cache_pop_at(kmem_request_bucket(bytes), bytes, 0, &p))
         return __builtin_memset(p, 0, bytes);
     return malloc_slow(bytes, KM_NOWAIT | KM_ZERO, "calloc");
 }
