@@ -29,6 +29,19 @@ results:
                     date and the machine; bench/update_readme.py copies it
                     into README.md
   OUT/results.png, OUT/results.svg   the ratios to kmem, drawn by gnuplot
+  OUT/timeline.png, OUT/timeline.svg, OUT/timeline.csv   resident memory
+                    over time of the phases workload (grow, shrink, steady,
+                    idle, grow, free, idle), one line per allocator
+
+After the timed runs, untimed: the phases workload once per allocator (the
+timeline), and larson-2, xmalloc-4 and prodcons-2 with --latency three
+times per allocator, interleaved (every malloc and free timed with the
+cycle counter; results.md's "Per-operation latency" gives the median of
+each percentile over the three, and the timer's own cost). In full mode,
+callgrind counts the fastpath workload's instructions per pair on each
+allocator and on bench/baseline/libbump.so, a bump allocator whose count
+(the loop, the calls, a pointer bump) is taken off the others' to give
+their own.
 
 Method. Each allocator is put under the unchanged program: glibc with no
 LD_PRELOAD, the others with LD_PRELOAD=their .so (kmem's is

@@ -2,10 +2,12 @@
 """report.py — from the runs to what is shown: the figures (medians over
 the repetitions, ratios to kmem, geometric means, utilization, the fast-path
 ns per pair, kmem's worst workloads, each allocator's instructions per pair
-less the bump baseline's, the phases workload's RSS at its phase ends), the
-markdown tables (results.md, also printed) and the CSVs (results.csv,
-extra.csv, timeline.csv). Runs nothing: the machine, the versions, the
-callgrind counts and the timelines come from the caller."""
+less the bump baseline's, the phases workload's RSS at its phase ends, the
+per-operation latency percentiles of the --latency runs, read from their
+lat_ lines), the markdown tables (results.md, also printed) and the CSVs
+(results.csv, extra.csv, timeline.csv). Runs nothing: the machine, the
+versions, the callgrind counts, the timelines and the latency runs come
+from the caller."""
 
 import csv
 import datetime
@@ -136,13 +138,176 @@ def timeline_figures(tl):
             "steady": steady, "idle": last_of("idle"), "end": samples[-1][1]}
 
 
+# ---- per-operation latency (the --latency runs) -------------------------------------
+
+# What the workloads time with --latency (bench/workloads/workload.h).
+LATENCY_WHAT = {
+    "larson": "every malloc and free of the worker threads (not the main thread's filling "
+              "and emptying of the shared array)",
+    "xmalloc": "every malloc of the producer (blocks and batch records) and every free of "
+               "the consumers",
+    "prodcons": "every malloc of the producers (blocks and batch records) and every free of "
+                "the consumers",
+}
+
+
+def parse_latency(r):
+    """A --latency run's lat_ lines as {"malloc": (p50, p99, p999, max),
+    "free": (...), "overhead": (p50, p99), "samples_malloc": N,
+    "samples_free": N, "clock", "mhz", "resolution", "sampling"} (ns), or
+    None when one is missing or malformed."""
+    v = r.values
+    try:
+        m = tuple(int(x) for x in v["lat_malloc_ns"].split(","))
+        f = tuple(int(x) for x in v["lat_free_ns"].split(","))
+        o = tuple(int(x) for x in v["lat_overhead_ns"].split(","))
+        sm, sf = int(v["lat_samples_malloc"]), int(v["lat_samples_free"])
+        mhz = float(v["lat_tsc_mhz"]) if "lat_tsc_mhz" in v else None
+        res = float(v["lat_resolution_ns"]) if "lat_resolution_ns" in v else None
+    except (KeyError, ValueError):
+        return None
+    if len(m) != 4 or len(f) != 4 or len(o) != 2 or sm <= 0 or sf <= 0:
+        return None
+    if list(m) != sorted(m) or list(f) != sorted(f) or list(o) != sorted(o):
+        return None
+    return {"malloc": m, "free": f, "overhead": o, "samples_malloc": sm, "samples_free": sf,
+            "clock": v.get("lat_clock", "?"), "mhz": mhz, "resolution": res,
+            "sampling": v.get("lat_sampling", "?")}
+
+
+def latency_figures(lat_runs):
+    """lat_runs: (workload, allocator) -> [(Result, parse_latency's dict or
+    None)], its --latency runs. Returns (workload, allocator) -> the same
+    dict with each figure the median over the runs (every percentile, the
+    max, the overhead and the rest separately: not one run's), and "runs",
+    for those whose every run passed."""
+    out = {}
+    for key, rs in lat_runs.items():
+        if not rs or any(r.status != "ok" or lat is None for r, lat in rs):
+            continue
+        lats = [lat for _, lat in rs]
+        fig = {"runs": len(lats), "clock": lats[0]["clock"], "sampling": lats[0]["sampling"]}
+        for k, n in (("malloc", 4), ("free", 4), ("overhead", 2)):
+            fig[k] = tuple(statistics.median(lat[k][i] for lat in lats) for i in range(n))
+        for k in ("samples_malloc", "samples_free"):
+            fig[k] = statistics.median(lat[k] for lat in lats)
+        for k in ("mhz", "resolution"):
+            got = [lat[k] for lat in lats if lat[k] is not None]
+            fig[k] = statistics.median(got) if got else None
+        out[key] = fig
+    return out
+
+
+def fmt_ns(v):
+    """Nanoseconds: whole below 10 µs, then µs or ms."""
+    if v >= 1e6:
+        return "%.1f ms" % (v / 1e6)
+    if v >= 1e4:
+        return "%.0f µs" % (v / 1e3)
+    return "%.0f" % v
+
+
+def latency_markdown(rep, latency, failures, ncpu):
+    """The "Per-operation latency" section: a table per workload."""
+    L = []
+    wnames = [w.name for w in rep.workloads if any((w.name, n) in latency or
+                                                   any(f[0] == w.name and f[1] == n and
+                                                       f[2].startswith("latency")
+                                                       for f in failures)
+                                                   for n in rep.names)]
+    if not wnames:
+        return L
+    figs = list(latency.values())
+    runs = max((f["runs"] for f in figs), default=0)
+    L.append("### Per-operation latency, ns")
+    L.append("")
+    for wn in wnames:
+        L.append("#### %s" % wn)
+        L.append("")
+        L.append("| allocator | malloc p50 | p99 | p99.9 | max | free p50 | p99 | p99.9 | max |")
+        L.append("| --- |" + " ---: |" * 8)
+        over, samples = [], None
+        for n in rep.names:
+            f = latency.get((wn, n))
+            if f is None:
+                failed = any(x[0] == wn and x[1] == n and x[2].startswith("latency")
+                             for x in failures)
+                L.append("| %s | %s |%s" % (n, "FAILED" if failed else "–", " |" * 7))
+                continue
+            L.append("| %s | %s |" % (n, " | ".join(fmt_ns(v) for v in f["malloc"] + f["free"])))
+            over.append(f["overhead"])
+            samples = (f["samples_malloc"], f["samples_free"])
+        L.append("")
+        if over:
+            o50 = sorted(o[0] for o in over)
+            o99 = sorted(o[1] for o in over)
+            def spread(xs):
+                return "" if xs[0] == xs[-1] else " (%s–%s by allocator)" % (fmt_ns(xs[0]),
+                                                                             fmt_ns(xs[-1]))
+            L.append("Recorder overhead, an empty timed interval (two reads back to back, "
+                     "timed 200000 times at the start of each run): median %s ns%s, p99 %s ns%s. "
+                     "Timed: %s; %.0f mallocs and %.0f frees a run, every call."
+                     % (fmt_ns(statistics.median(o50)), spread(o50),
+                        fmt_ns(statistics.median(o99)), spread(o99),
+                        LATENCY_WHAT.get(wn.split("-")[0], "?"), samples[0], samples[1]))
+            L.append("")
+    mhz = [f["mhz"] for f in figs if f["mhz"]]
+    res = [f["resolution"] for f in figs if f["resolution"]]
+    clock = figs[0]["clock"] if figs else "?"
+    if clock == "tsc":
+        how = ("the TSC (%s MHz, calibrated against CLOCK_MONOTONIC over 50 ms at each run's "
+               "start), read with lfence; rdtsc; lfence before the call and lfence; rdtsc after "
+               "it" % ("%.0f" % statistics.median(mhz) if mhz else "?"))
+    else:
+        how = "clock_gettime(CLOCK_MONOTONIC) before and after the call"
+    L.append("Every call of the kinds named is timed (no sampling), in %s extra untimed runs "
+             "per allocator with `--latency` (after the timed runs, at the same size, "
+             "interleaved with the order rotated each repetition), with %s%s. "
+             "Each thread records into its own histogram (exact to 15 ns, then 8 buckets per "
+             "power of two, each with the sum of its values: a percentile is the mean of its "
+             "bucket, within 1/8; the max is exact), merged at the end. Each cell is the "
+             "median of that figure over the runs, each percentile and the max on its own "
+             "(not the run with the median p99). The recorder's overhead is in every figure, "
+             "not subtracted. Only the call is timed: not the filling or checking of the "
+             "block, nor the waits on the queues."
+             % (runs or "the", how,
+                "; the clock moves in steps of %.0f ns here (the figures below about %.0f ns "
+                "are whole steps)" % (statistics.median(res), 10 * statistics.median(res))
+                if clock == "tsc" and res and statistics.median(res) >= 2 else ""))
+    L.append("The tail (p99.9, max) includes a thread being interrupted or descheduled in "
+             "the middle of a call%s."
+             % (" (this machine has %d CPUs, xmalloc-4 runs 4 threads)" % ncpu
+                if ncpu and ncpu < 4 and "xmalloc-4" in wnames else ""))
+    L.append("")
+    return L
+
+
+def latency_csv_rows(rep, latency):
+    """extra.csv rows (workload, allocator, metric, value) of the latency figures."""
+    rows = []
+    for w in rep.workloads:
+        for n in rep.names:
+            f = latency.get((w.name, n))
+            if f is None:
+                continue
+            for op in ("malloc", "free"):
+                for q, v in zip(("p50", "p99", "p999", "max"), f[op]):
+                    rows.append([w.name, n, "lat_%s_%s_ns" % (op, q), "%.0f" % v])
+            for q, v in zip(("p50", "p99"), f["overhead"]):
+                rows.append([w.name, n, "lat_overhead_%s_ns" % q, "%.0f" % v])
+            rows.append([w.name, n, "lat_samples_malloc", "%.0f" % f["samples_malloc"]])
+            rows.append([w.name, n, "lat_samples_free", "%.0f" % f["samples_free"]])
+            rows.append([w.name, n, "lat_runs", f["runs"]])
+    return rows
+
+
 def markdown(rep, missing, failures, notes, callgrind, mode_line, total_seconds, machine,
-             versions, timelines=None):
+             versions, timelines=None, latency=None):
     """The tables, with the date, the machine (kernel, CPU, CPUs), the
     allocators' versions and the notes. callgrind: allocator name (and
     "bump", the baseline) -> instructions per pair or why none, or
     "skipped" -> why not counted. timelines: allocator name -> its phases
-    run (timeline_figures)."""
+    run (timeline_figures). latency: latency_figures' dict."""
     uname, cpu, ncpu = machine
     L = []
     L.append("## Benchmark results")
@@ -268,6 +433,9 @@ def markdown(rep, missing, failures, notes, callgrind, mode_line, total_seconds,
                      % (b if b else "no count"))
     L.append("")
 
+    if latency is not None:
+        L.extend(latency_markdown(rep, latency, failures, ncpu))
+
     if timelines:
         L.append("### Resident memory over time (phases workload)")
         L.append("")
@@ -313,10 +481,11 @@ def markdown(rep, missing, failures, notes, callgrind, mode_line, total_seconds,
     return "\n".join(L)
 
 
-def write_csvs(rep, out, callgrind, timelines=None):
+def write_csvs(rep, out, callgrind, timelines=None, latency=None):
     """OUT/results.csv (workload,allocator,median_seconds,peak_rss_kib),
-    OUT/extra.csv (workload,allocator,metric,value) and, with timelines,
-    OUT/timeline.csv (allocator,ms,rss_kib,phase)."""
+    OUT/extra.csv (workload,allocator,metric,value; with latency, its
+    lat_* rows) and, with timelines, OUT/timeline.csv
+    (allocator,ms,rss_kib,phase)."""
     timelines = timelines or {}
     if timelines:
         with open(os.path.join(out, "timeline.csv"), "w", newline="") as f:
@@ -361,6 +530,8 @@ def write_csvs(rep, out, callgrind, timelines=None):
             if own_instructions(callgrind, n) is not None and n != "bump":
                 wr.writerow(["fastpath", n, "callgrind_own_instructions_per_pair_%d" % CG_SIZE,
                              "%.1f" % own_instructions(callgrind, n)])
+        for row in latency_csv_rows(rep, latency or {}):
+            wr.writerow(row)
         for n in rep.names:
             if n in timelines:
                 fig = timeline_figures(timelines[n])

@@ -4,11 +4,14 @@ workload REPS times on every allocator, interleaved: rep 1 of every
 allocator, then rep 2, ..., the order rotated each rep; in full mode an
 untimed warm-up run per workload first; python's untimed tracemalloc run;
 the fastpath workload twice under callgrind per allocator and on the bump
-baseline; after the timed runs, the timeline workloads once per
-allocator), running one workload on one allocator and checking it, the
-progress lines, and handing the runs to report and chart. Two modes:
-run_suite (the comparison) and run_check (every workload once on kmem and
-glibc, for make test; the timeline workloads too, checked alike)."""
+baseline; after the timed runs, the latency workloads (LATENCY_WORKLOADS)
+LATENCY_REPS times per allocator with --latency, interleaved, untimed,
+and the timeline workloads once per allocator), running one workload on
+one allocator and checking it, the progress lines, and handing the runs
+to report and chart. Two modes: run_suite (the comparison) and run_check
+(every workload once on kmem and glibc, for make test; the timeline
+workloads too, checked alike; and larson-2 once more with --latency on
+both, its lat_ lines parsed and its checksum compared)."""
 
 import os
 import shutil
@@ -18,6 +21,11 @@ import time
 
 from . import DEPS_HINT, callgrind as cg, chart, discovery, report, supervise, workloads
 from .workloads import CG_N1, CG_N2
+
+# Timed call by call (--latency, bench/workloads/workload.h) in runs of
+# their own after the timed runs, LATENCY_REPS times per allocator.
+LATENCY_WORKLOADS = ("larson-2", "xmalloc-4", "prodcons-2")
+LATENCY_REPS = 3
 
 
 class Runner:
@@ -30,8 +38,9 @@ class Runner:
         self.timeout = 120 if quick else 600
         self.base_env = supervise.clean_env()
 
-    def run(self, w, a, extra_py=()):
+    def run(self, w, a, extra_py=(), extra_args=()):
         argv, extra_env, stdin = workloads.command(w, self.quick, extra_py)
+        argv = argv + list(extra_args)  # after the workload's own (C workloads)
         env = a.env(self.base_env)
         env.update(extra_env)
         r = supervise.spawn(argv, env, stdin, self.tmp, self.timeout)
@@ -134,6 +143,12 @@ def run_suite(args):
                 k = rep % len(allocs)
                 for a in allocs[k:] + allocs[:k]:
                     tasks.append((w.name, ("run", w, a, rep)))
+        lat_wls = [w for w in wls if w.name in LATENCY_WORKLOADS]
+        for w in lat_wls:
+            for rep in range(LATENCY_REPS):
+                k = rep % len(allocs)
+                for a in allocs[k:] + allocs[:k]:
+                    tasks.append(("latency", ("latency", w, a, rep)))
         for w in tl_wls:
             for a in allocs:
                 tasks.append(("timeline", ("timeline", w, a, 0)))
@@ -142,9 +157,11 @@ def run_suite(args):
                 for n in (CG_N1, CG_N2):
                     tasks.append(("callgrind", ("callgrind", None, a, n)))
 
-        sys.stderr.write("bench: %d workloads × %d allocators × %d reps%s%s (%s mode), "
+        sys.stderr.write("bench: %d workloads × %d allocators × %d reps%s%s%s (%s mode), "
                          "%d runs in all\n"
                          % (len(wls), len(allocs), reps,
+                            " + latency (%d × %d)" % (len(lat_wls), LATENCY_REPS)
+                            if lat_wls else "",
                             " + timeline" if tl_wls else "",
                             " + callgrind" if do_cg else "", "quick" if quick else "full",
                             len(tasks)))
@@ -157,7 +174,26 @@ def run_suite(args):
         cg_counts = {}
         tl_runs = {}
         timelines = {}
+        lat_runs = {}  # (workload, allocator) -> [(Result, report.parse_latency's)]
         for i, (kind, (what, w, a, n)) in enumerate(tasks):
+            if what == "latency":
+                r, lat = run_latency(runner, w, a, runs)
+                lat_runs.setdefault((w.name, a.name), []).append((r, lat))
+                label = "%-15s %-9s latency %d/%d (untimed)" % (w.name, a.name, n + 1,
+                                                               LATENCY_REPS)
+                if r.status != "ok":
+                    failures.append((w.name, a.name, "latency run %d: %s" % (n + 1, r.status)))
+                    progress.step(kind, "%s FAILED: %s" % (label, r.status))
+                else:
+                    progress.step(kind, "%s malloc p50/p99 %d/%d ns, free %d/%d ns"
+                                  % (label, lat["malloc"][0], lat["malloc"][1],
+                                     lat["free"][0], lat["free"][1]))
+                if i + 1 == len(tasks) or tasks[i + 1][1][:2] != ("latency", w):
+                    fails = []
+                    workloads.consistent_checksums(
+                        w, allocs, {k: [r for r, _ in v] for k, v in lat_runs.items()}, fails)
+                    failures.extend((wn, an, "latency runs: " + why) for wn, an, why in fails)
+                continue
             if what == "timeline":
                 r = runner.run(w, a)
                 if r.status == "ok":
@@ -217,8 +253,10 @@ def run_suite(args):
             runs.setdefault((w.name, a.name), []).append(r)
             if r.status != "ok":
                 failures.append((w.name, a.name, "rep %d: %s" % (n + 1, r.status)))
-            # The workload's last run: compare the checksums.
-            if i + 1 == len(tasks) or tasks[i + 1][1][1] is not w:
+            # The workload's last run: compare the checksums. (Its latency
+            # runs may follow at once: with --workloads of one.)
+            if (i + 1 == len(tasks) or tasks[i + 1][1][1] is not w
+                    or tasks[i + 1][1][0] == "latency"):
                 workloads.consistent_checksums(w, allocs, runs, failures)
 
         for a in cg_allocs if do_cg else allocs:
@@ -230,7 +268,8 @@ def run_suite(args):
 
         total = time.monotonic() - t_start
         rep = report.Report(wls, allocs, runs)
-        report.write_csvs(rep, out, callgrind, timelines)
+        latency = report.latency_figures(lat_runs) if lat_wls else None
+        report.write_csvs(rep, out, callgrind, timelines, latency)
         mode_line = "%s mode, %d repetitions interleaved" % ("quick" if quick else "full", reps)
         machine = discovery.machine()
         uname, cpu, ncpu = machine
@@ -246,7 +285,7 @@ def run_suite(args):
             if tl_note:
                 notes.append(tl_note)
         md = report.markdown(rep, missing, failures, notes, callgrind, mode_line, total,
-                             machine, discovery.versions(allocs, kmem_ver), timelines)
+                             machine, discovery.versions(allocs, kmem_ver), timelines, latency)
         with open(os.path.join(out, "results.md"), "w") as f:
             f.write(md + "\n")
         print(md)
@@ -264,8 +303,34 @@ def run_suite(args):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def run_latency(runner, w, a, runs):
+    """One --latency run of w on a: (Result, report.parse_latency's dict or
+    None). Its status says, besides the usual checks, whether the lat_ lines
+    parse and whether its checksum is the one the runs without --latency
+    printed (runs: (workload, allocator) -> those runs)."""
+    r = runner.run(w, a, extra_args=("--latency",))
+    lat = None
+    if r.status == "ok":
+        lat = report.parse_latency(r)
+        if lat is None:
+            r.status = "no readable lat_malloc_ns, lat_free_ns, lat_overhead_ns, lat_samples lines"
+    if r.status == "ok":
+        seen = {}
+        for (wn, _), rs in runs.items():
+            for x in rs:
+                if wn == w.name and x.status == "ok":
+                    seen[x.values["checksum"]] = seen.get(x.values["checksum"], 0) + 1
+        if seen:
+            ref = max(seen, key=seen.get)
+            if r.values["checksum"] != ref:
+                r.status = ("checksum %s with --latency, %s without"
+                            % (r.values["checksum"], ref))
+    return r, lat
+
+
 def run_check(args):
-    """Every workload once, quick size, on kmem and glibc."""
+    """Every workload once, quick size, on kmem and glibc; larson-2 once
+    more on each with --latency."""
     tmp = tempfile.mkdtemp(prefix="kmem-bench-check.")
     try:
         wls, allocs, missing = prepare(args, tmp, True, None, ["kmem", "glibc"])
@@ -288,6 +353,18 @@ def run_check(args):
                 else:
                     failed += 1
                     print("FAIL %-15s %-6s %s" % (w.name, a.name, r.status))
+            if w.name == "larson-2":
+                # --latency once on each: the lat_ lines parse, the checksum holds.
+                for a in allocs:
+                    r, lat = run_latency(runner, w, a, runs)
+                    if r.status == "ok":
+                        print("ok   %-15s %-6s --latency: malloc p50/p99 %d/%d ns, free %d/%d "
+                              "ns, overhead %d ns" % (w.name, a.name, lat["malloc"][0],
+                                                      lat["malloc"][1], lat["free"][0],
+                                                      lat["free"][1], lat["overhead"][0]))
+                    else:
+                        failed += 1
+                        print("FAIL %-15s %-6s --latency: %s" % (w.name, a.name, r.status))
         print("bench check: %d workloads on %s: %s"
               % (len(wls), ", ".join(a.name for a in allocs),
                  "all passed" if not failed else "%d FAILED" % failed))

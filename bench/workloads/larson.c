@@ -19,7 +19,12 @@
  * when it is freed, and the sum of everything read back must equal the sum
  * of everything written (the same under any allocator and any
  * interleaving of the threads: it is the checksum).
+ *
+ * --latency: the worker threads' mallocs and frees are timed, every one
+ * (not the main thread's filling and emptying of the array); the same
+ * work, the same checksum (workload.h).
  */
+#define WL_LATENCY /* --latency: each worker thread's malloc and free */
 #include "workload.h"
 
 #include <pthread.h>
@@ -37,24 +42,49 @@ static inline size_t size_of(uint64_t key)
     return MIN_SIZE + wl_mix(key ^ 0x5157) % (MAX_SIZE - MIN_SIZE + 1);
 }
 
-/* A new object with this key; *written gets what it holds. */
-static unsigned char *make(uint64_t key, uint64_t *written)
+/* A new object with this key; *written gets what it holds. timed (a
+ * constant): time the malloc (--latency; workload.h). */
+static inline __attribute__((always_inline)) unsigned char *
+make_(uint64_t key, uint64_t *written, const int timed)
 {
     size_t n = size_of(key);
-    unsigned char *p = wl_malloc(n);
+    unsigned char *p = wl_malloc_lat(n, timed);
     wl_put(p, key);
     *written += key + wl_fill(p + 8, n - 8, key);
     return p;
 }
 
-/* Checks an object and frees it; returns what it held. */
-static uint64_t destroy(unsigned char *p)
+/* Checks an object and frees it; returns what it held. timed: time the free. */
+static inline __attribute__((always_inline)) uint64_t destroy_(unsigned char *p, const int timed)
 {
     uint64_t key = wl_get(p);
     size_t n = size_of(key);
     uint64_t sum = key + wl_check(p + 8, n - 8, key);
-    wl_free(p, n);
+    wl_free_lat(p, n, timed);
     return sum;
+}
+
+/* noinline: calls, as the compiler made them before the timed copies
+ * existed (with two callers each, it would now inline destroy), so that
+ * without --latency the workers run the code they ran before. */
+static __attribute__((noinline)) unsigned char *make(uint64_t key, uint64_t *written)
+{
+    return make_(key, written, 0);
+}
+
+static __attribute__((noinline)) uint64_t destroy(unsigned char *p)
+{
+    return destroy_(p, 0);
+}
+
+static __attribute__((noinline)) unsigned char *make_timed(uint64_t key, uint64_t *written)
+{
+    return make_(key, written, 1);
+}
+
+static __attribute__((noinline)) uint64_t destroy_timed(unsigned char *p)
+{
+    return destroy_(p, 1);
 }
 
 struct worker {
@@ -64,19 +94,30 @@ struct worker {
     uint64_t written, read;
 };
 
-static void *work(void *arg)
+/* A worker thread; timed (a constant): time its mallocs and frees. */
+static inline __attribute__((always_inline)) void *work_(void *arg, const int timed)
 {
     struct worker *w = arg;
     wl_rng rng = wl_rng_seed(200 + w->index);
     uint64_t key = (uint64_t)(w->index + 1) << 48;
     for (uint64_t i = 0; i < w->ops; i++) {
         unsigned slot = (unsigned)(wl_next(&rng) % SLOTS);
-        unsigned char *p = make(key++, &w->written);
+        unsigned char *p = timed ? make_timed(key++, &w->written) : make(key++, &w->written);
         unsigned char *old = atomic_exchange_explicit(&slots[slot], p, memory_order_acq_rel);
-        w->read += destroy(old);
+        w->read += timed ? destroy_timed(old) : destroy(old);
     }
     wl_track_flush();
     return NULL;
+}
+
+static void *work(void *arg)
+{
+    return work_(arg, 0);
+}
+
+static void *work_timed(void *arg)
+{
+    return work_(arg, 1);
 }
 
 int main(int argc, char **argv)
@@ -94,7 +135,7 @@ int main(int argc, char **argv)
     for (unsigned t = 0; t < a.threads; t++) {
         w[t].index = t;
         w[t].ops = a.n / a.threads + (t < a.n % a.threads);
-        if (pthread_create(&w[t].tid, NULL, work, &w[t]) != 0)
+        if (pthread_create(&w[t].tid, NULL, wl_lat_on ? work_timed : work, &w[t]) != 0)
             wl_fail("pthread_create failed");
     }
     for (unsigned t = 0; t < a.threads; t++) {

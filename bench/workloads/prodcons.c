@@ -15,7 +15,12 @@
  * sum of what its consumer read back must equal the sum of what its
  * producer wrote. The checksum is the total, the same under any
  * allocator.
+ *
+ * --latency: every malloc of the producers (blocks and batch records) and
+ * every free of the consumers is timed (workload.h); the same work, the
+ * same checksum.
  */
+#define WL_LATENCY /* --latency: the producers' mallocs, the consumers' frees */
 #include "workload.h"
 
 #include <pthread.h>
@@ -65,18 +70,19 @@ static struct batch *get(struct pair *pr)
     return b;
 }
 
-static void *producer(void *arg)
+/* timed (a constant): time the mallocs (--latency). */
+static inline __attribute__((always_inline)) void *producer_(void *arg, const int timed)
 {
     struct pair *pr = arg;
     wl_rng rng = wl_rng_seed(100 + pr->index);
     uint64_t sum = 0, made = 0;
     while (made < pr->blocks) {
-        struct batch *b = wl_malloc(sizeof *b);
+        struct batch *b = wl_malloc_lat(sizeof *b, timed);
         b->count = 0;
         while (b->count < BATCH && made < pr->blocks) {
             uint32_t n = (uint32_t)wl_logsize(&rng, MIN_SIZE, MAX_SIZE);
             uint64_t key = ((uint64_t)pr->index << 48) + made++;
-            void *p = wl_malloc(n);
+            void *p = wl_malloc_lat(n, timed);
             sum += wl_fill(p, n, key);
             b->p[b->count] = p;
             b->n[b->count] = n;
@@ -91,7 +97,18 @@ static void *producer(void *arg)
     return NULL;
 }
 
-static void *consumer(void *arg)
+static void *producer(void *arg)
+{
+    return producer_(arg, 0);
+}
+
+static void *producer_timed(void *arg)
+{
+    return producer_(arg, 1);
+}
+
+/* timed (a constant): time the frees (--latency). */
+static inline __attribute__((always_inline)) void *consumer_(void *arg, const int timed)
 {
     struct pair *pr = arg;
     uint64_t sum = 0;
@@ -99,13 +116,23 @@ static void *consumer(void *arg)
     while ((b = get(pr)) != NULL) {
         for (unsigned i = 0; i < b->count; i++) {
             sum += wl_check(b->p[i], b->n[i], b->key[i]);
-            wl_free(b->p[i], b->n[i]);
+            wl_free_lat(b->p[i], b->n[i], timed);
         }
-        wl_free(b, sizeof *b);
+        wl_free_lat(b, sizeof *b, timed);
     }
     pr->consumed_sum = sum;
     wl_track_flush();
     return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    return consumer_(arg, 0);
+}
+
+static void *consumer_timed(void *arg)
+{
+    return consumer_(arg, 1);
 }
 
 int main(int argc, char **argv)
@@ -127,8 +154,8 @@ int main(int argc, char **argv)
         pthread_cond_init(&pr->not_empty, NULL);
         pr->index = i;
         pr->blocks = a.n / npairs + (i < a.n % npairs);
-        if (pthread_create(&tid[2 * i], NULL, consumer, pr) != 0 ||
-            pthread_create(&tid[2 * i + 1], NULL, producer, pr) != 0)
+        if (pthread_create(&tid[2 * i], NULL, wl_lat_on ? consumer_timed : consumer, pr) != 0 ||
+            pthread_create(&tid[2 * i + 1], NULL, wl_lat_on ? producer_timed : producer, pr) != 0)
             wl_fail("pthread_create failed");
     }
     for (unsigned t = 0; t < a.threads; t++)

@@ -17,7 +17,12 @@
  * consumers read back must equal the sum of what the producer wrote. The
  * checksum is that total, the same under any allocator and any sharing of
  * the batches between the consumers.
+ *
+ * --latency: every malloc of the producer (blocks and batch records) and
+ * every free of the consumers is timed (workload.h); the same work, the
+ * same checksum.
  */
+#define WL_LATENCY /* --latency: the producer's mallocs, the consumers' frees */
 #include "workload.h"
 
 #include <pthread.h>
@@ -66,7 +71,10 @@ static void put(struct batch *b)
     pthread_mutex_unlock(&queue.lock);
 }
 
-static struct batch *get(void)
+/* always_inline: inlined, as the compiler did while consumer was its one
+ * caller (before the timed copy existed), so that without --latency the
+ * consumers run the code they ran before. */
+static inline __attribute__((always_inline)) struct batch *get(void)
 {
     pthread_mutex_lock(&queue.lock);
     while (queue.head == queue.tail)
@@ -77,18 +85,19 @@ static struct batch *get(void)
     return b;
 }
 
-static void *producer(void *arg)
+/* timed (a constant): time the mallocs (--latency). */
+static inline __attribute__((always_inline)) void *producer_(void *arg, const int timed)
 {
     (void)arg;
     wl_rng rng = wl_rng_seed(400);
     uint64_t sum = 0, made = 0;
     while (made < produce_blocks) {
-        struct batch *b = wl_malloc(sizeof *b);
+        struct batch *b = wl_malloc_lat(sizeof *b, timed);
         b->count = 0;
         while (b->count < BATCH && made < produce_blocks) {
             uint32_t n = (uint32_t)wl_uniform(&rng, MIN_SIZE, MAX_SIZE);
             uint64_t key = made++;
-            void *p = wl_malloc(n);
+            void *p = wl_malloc_lat(n, timed);
             sum += wl_fill(p, n, key);
             b->p[b->count] = p;
             b->n[b->count] = n;
@@ -104,7 +113,18 @@ static void *producer(void *arg)
     return NULL;
 }
 
-static void *consumer(void *arg)
+static void *producer(void *arg)
+{
+    return producer_(arg, 0);
+}
+
+static void *producer_timed(void *arg)
+{
+    return producer_(arg, 1);
+}
+
+/* timed (a constant): time the frees (--latency). */
+static inline __attribute__((always_inline)) void *consumer_(void *arg, const int timed)
 {
     struct consumer *c = arg;
     uint64_t sum = 0;
@@ -112,13 +132,23 @@ static void *consumer(void *arg)
     while ((b = get()) != NULL) {
         for (unsigned i = 0; i < b->count; i++) {
             sum += wl_check(b->p[i], b->n[i], b->key[i]);
-            wl_free(b->p[i], b->n[i]);
+            wl_free_lat(b->p[i], b->n[i], timed);
         }
-        wl_free(b, sizeof *b);
+        wl_free_lat(b, sizeof *b, timed);
     }
     c->read = sum;
     wl_track_flush();
     return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    return consumer_(arg, 0);
+}
+
+static void *consumer_timed(void *arg)
+{
+    return consumer_(arg, 1);
 }
 
 int main(int argc, char **argv)
@@ -137,9 +167,9 @@ int main(int argc, char **argv)
     pthread_t prod;
     wl_threads_begin();
     for (unsigned i = 0; i < nconsumers; i++)
-        if (pthread_create(&c[i].tid, NULL, consumer, &c[i]) != 0)
+        if (pthread_create(&c[i].tid, NULL, wl_lat_on ? consumer_timed : consumer, &c[i]) != 0)
             wl_fail("pthread_create failed");
-    if (pthread_create(&prod, NULL, producer, NULL) != 0)
+    if (pthread_create(&prod, NULL, wl_lat_on ? producer_timed : producer, NULL) != 0)
         wl_fail("pthread_create failed");
     pthread_join(prod, NULL);
     uint64_t read = 0;
