@@ -64,7 +64,7 @@
 /* A bucket's transfer cache holds at most this many pieces, about this
  * many bytes of them, and at least two thread-cache batches. */
 #define KMEM_XFER_MAX_PIECES 2048u
-#define KMEM_XFER_BYTES      (512u << 10)
+#define KMEM_XFER_BYTES      (2048u << 10)
 
 /* Publishing statistics for other processes (kmemstat): on by default
  * (the build may say otherwise), ten times a second, once the program has
