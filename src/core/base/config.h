@@ -62,9 +62,16 @@
 #define KMEM_BACKGROUND_START_BYTES ((uint64_t)32 << 20)
 
 /* A bucket's transfer cache holds at most this many pieces, about this
- * many bytes of them, and at least two thread-cache batches. */
+ * many bytes of them, and at least two thread-cache batches. Its storage
+ * is static: built without thread caches (freestanding), where it only
+ * buffers single frees, it keeps the smaller size it was measured with. */
+#if KMEM_THREAD_CACHE
 #define KMEM_XFER_MAX_PIECES 2048u
 #define KMEM_XFER_BYTES      (2048u << 10)
+#else
+#define KMEM_XFER_MAX_PIECES 512u
+#define KMEM_XFER_BYTES      (256u << 10)
+#endif
 
 /* Publishing statistics for other processes (kmemstat): on by default
  * (the build may say otherwise), ten times a second, once the program has
