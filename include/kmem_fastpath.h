@@ -143,11 +143,14 @@ struct kmem_type {
                                     (rounded) and whole pages */
     uint64_t ks_maxused;         /* [A] high-water of memuse */
     uint64_t ks_limblocks;       /* [A] requests that found the limit */
+    int64_t ks_estimate;         /* [A] memuse as of the last exact sample,
+                                    plus what threads' caches reported since
+                                    (src/core/type/type.c) */
     uint64_t ks_pieces[KMEM_NBUCKETS + 1]; /* [A] pieces of each bucket held
                                     now, counted here ([0] unused) */
 };
 #define KMEM_TYPE_INITIALIZER(shortdesc, longdesc) \
-    { (shortdesc), (longdesc), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, { 0 } }
+    { (shortdesc), (longdesc), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, { 0 } }
 
 /* ---- the page descriptor (the paper's kmemusage), 8 bytes a page ---------- */
 struct kmem_page {
@@ -200,6 +203,8 @@ struct kmem_tcache {
     uint32_t tc_state;                              /* [O] src/core/tcache/tcache.h */
     uint32_t tc_sampled;                            /* [O] when it last sampled high-water
                                                        marks, in 2^20 ns */
+    int64_t tc_reported[KMEM_TYPE_SLOTS];           /* [O] bytes its counts held per slot
+                                                       when it last reported them */
 };
 
 /* Read-only after initialization. */

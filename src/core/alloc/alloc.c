@@ -319,7 +319,7 @@ static void free_small(void *ptr, unsigned b, struct kmem_type *type, const char
     }
     unsigned what = kmem_tcache_make_room(tc, b);
     if (what & KMEM_TC_RUN_ENDED)
-        kmem_type_sample(type);
+        kmem_type_sample_run(type, tc);
     if (what & KMEM_TC_DRAINED)
         kmem_type_sample_soon(type);
     if (what & KMEM_TC_TO_SLABS)

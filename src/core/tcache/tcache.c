@@ -307,6 +307,19 @@ void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum)
         }
 }
 
+int64_t kmem_tcache_own_bytes(struct kmem_tcache *tc, unsigned slot)
+{
+    int64_t bytes = 0;
+    for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
+        const struct kmem_tcount *c = count_of(tc, b, slot), *own = own_of(tc, b, slot);
+        int64_t net = (int64_t)(c->tn_allocs - c->tn_frees);
+        if (own != NULL)
+            net += (int64_t)(own->tn_allocs - own->tn_frees);
+        bytes += net * (int64_t)kmem_classes[b].kc_size;
+    }
+    return bytes;
+}
+
 void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
                           uint64_t requests[KMEM_NBUCKETS + 1])
 {

@@ -110,6 +110,11 @@ void kmem_tcache_registry_unlock(void);
  * free seen has its allocation seen too. */
 void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum);
 
+/* The bytes of pieces that the calling thread's cache `tc` counted out
+ * and not back in, in `slot` (allocations - frees, by bucket size): its
+ * own part of the slot's memuse, read without the registry lock. */
+int64_t kmem_tcache_own_bytes(struct kmem_tcache *tc, unsigned slot);
+
 /* Per bucket: pieces held by caches, and requests they served (live caches
  * plus those retired). */
 void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],

@@ -152,8 +152,41 @@ static void sample_max(struct kmem_type *type, uint64_t used)
 void kmem_type_sample(struct kmem_type *type)
 {
     struct counts c;
-    if (read_counts(type, &c, true))
-        sample_max(type, memuse_in(&c));
+    if (read_counts(type, &c, true)) {
+        uint64_t used = memuse_in(&c);
+        __atomic_store_n(&type->ks_estimate, (int64_t)used, __ATOMIC_RELAXED);
+        sample_max(type, used);
+    }
+}
+
+/*
+ * The end of a run of allocations from the calling thread's cache `tc`.
+ * An exact sample adds up every cache, so it is taken only when the type
+ * may have passed its mark: ks_estimate is memuse at the last exact
+ * sample plus the changes threads have reported since, each thread
+ * reporting its own (kmem_tcache_own_bytes against tc_reported):
+ *
+ *     ks_estimate = memuse(last exact sample) + sum of reports since.
+ *
+ * A thread reports at the end of each of its runs, so a peak that some
+ * thread's run ends at is seen by that thread's estimate. What is missed
+ * are changes not yet reported (another thread's run still going on) and
+ * the shared counters' changes since the last exact sample, which take
+ * samples of their own (grown).
+ */
+void kmem_type_sample_run(struct kmem_type *type, struct kmem_tcache *tc)
+{
+    uint32_t slot = KMEM_RELAXED_LOAD(type->ks_slot);
+    if (slot == 0) {
+        kmem_type_sample(type);
+        return;
+    }
+    int64_t own = kmem_tcache_own_bytes(tc, slot);
+    int64_t change = own - tc->tc_reported[slot];
+    tc->tc_reported[slot] = own;
+    int64_t estimate = __atomic_add_fetch(&type->ks_estimate, change, __ATOMIC_RELAXED);
+    if (estimate > (int64_t)KMEM_RELAXED_LOAD(type->ks_maxused))
+        kmem_type_sample(type);
 }
 
 void kmem_type_sample_soon(struct kmem_type *type)

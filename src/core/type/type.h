@@ -95,6 +95,12 @@ void kmem_type_unadmit(struct kmem_type *type, struct kmem_size size, bool is_al
 /* Sample the type's high-water mark (memuse summed over every cache). */
 void kmem_type_sample(struct kmem_type *type);
 
+/* The same at the end of a run of allocations from the calling thread's
+ * cache tc, only when the thread's own report says the type may have
+ * passed its mark (see type.c). */
+struct kmem_tcache;
+void kmem_type_sample_run(struct kmem_type *type, struct kmem_tcache *tc);
+
 /* The same, at most about once a millisecond per thread: summing every
  * cache's counters costs more than the exchanges that call this. */
 void kmem_type_sample_soon(struct kmem_type *type);
