@@ -265,7 +265,7 @@ static inline unsigned kmem_request_bucket(size_t size)
 {
     if (__builtin_constant_p(size))
         return size <= KMEM_MAXALLOCSAVE ? kmem_bucket_index(size) : 0u;
-    if (size <= 1024)
+    if (__builtin_expect(size <= 1024, 1))
         return KMEM_RELAXED_LOAD(KMEM_FASTPATH_.fp_bucket_of[(size + 15) >> 4]);
     return size <= KMEM_MAXALLOCSAVE ? kmem_bucket_index(size) : 0u;
 }
