@@ -56,6 +56,7 @@ def all_workloads():
         Workload("prodcons-2", c, ["-t", "2"], ["--quick", "-t", "2"]),
         Workload("prodcons-4", c, ["-t", "4"], ["--quick", "-t", "4"]),
         Workload("larson-2", c, ["-t", "2"], ["--quick", "-t", "2"]),
+        Workload("server-2", c, ["-t", "2"], ["--quick", "-t", "2"]),
         Workload("batch", c, [], ["--quick"]),
         Workload("pool-2", c, ["-t", "2"], ["--quick", "-t", "2"]),
         Workload("xmalloc-4", c, ["-t", "4"], ["--quick", "-t", "4"]),
