@@ -283,16 +283,22 @@ int kmem_bucket_give_one(unsigned b, void *piece)
 
 /* Put the transfer cache's oldest `count` pieces back on their slabs, so
  * that slabs can empty. */
-static void flush_xfer(unsigned b, uint32_t count)
+static void flush_xfer_locked(unsigned b, uint32_t count)
 {
     struct kmem_bucket *kb = &kmem_buckets[b];
-    kmem_lock_acquire(&kb->kb_lock);
     if (count > kb->kb_xfer)
         count = kb->kb_xfer;
     give_to_slabs(b, kb->kb_xfer_pieces, count);
     __builtin_memmove(kb->kb_xfer_pieces, kb->kb_xfer_pieces + count,
                       (kb->kb_xfer - count) * sizeof(void *));
     xfer_set(kb, kb->kb_xfer - count);
+}
+
+static void flush_xfer(unsigned b, uint32_t count)
+{
+    struct kmem_bucket *kb = &kmem_buckets[b];
+    kmem_lock_acquire(&kb->kb_lock);
+    flush_xfer_locked(b, count);
     kmem_lock_release(&kb->kb_lock);
 }
 
@@ -401,20 +407,22 @@ void kmem_buckets_release_idle(void)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_bucket *kb = &kmem_buckets[b];
-        /* Pieces that sat in the transfer cache all interval go back to
-         * their slabs, which may then be empty. */
-        if (KMEM_RELAXED_LOAD(kb->kb_xfer) > 0) {
-            kmem_lock_acquire(&kb->kb_lock);
-            uint32_t idle = kb->kb_xfer_low;
-            kb->kb_xfer_low = kb->kb_xfer;
-            kmem_lock_release(&kb->kb_lock);
-            if (idle > 0)
-                flush_xfer(b, idle);
-        }
-        if (KMEM_RELAXED_LOAD(kb->kb_empty) == 0)
+        if (KMEM_RELAXED_LOAD(kb->kb_xfer) == 0 && KMEM_RELAXED_LOAD(kb->kb_empty) == 0)
             continue;
         kmem_lock_acquire(&kb->kb_lock);
-        uint64_t idle = kb->kb_empty_low;
+        /* Pieces that sat in the transfer cache all interval go back to
+         * their slabs. A slab that this empties was idle all interval too
+         * (its last pieces were among them), so it counts as idle now,
+         * not one interval later:
+         *
+         *     idle slabs = fewest empty during the interval
+         *                + slabs emptied by flushing idle pieces. */
+        uint32_t idle_pieces = kb->kb_xfer_low;
+        uint64_t empty_before = kb->kb_empty;
+        if (idle_pieces > 0)
+            flush_xfer_locked(b, idle_pieces);
+        kb->kb_xfer_low = kb->kb_xfer;
+        uint64_t idle = kb->kb_empty_low + (kb->kb_empty - empty_before);
         kb->kb_empty_low = kb->kb_empty; /* the next interval starts now */
         kmem_lock_release(&kb->kb_lock);
         if (idle > KMEM_EMPTY_SLABS_KEPT)
