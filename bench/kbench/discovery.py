@@ -25,6 +25,7 @@ class Allocator:
         self.package = package  # the Debian package that provides it
         self.path = None        # the .so used, if any
         self.origin = None      # kmem: the build's .so that path is a copy of
+        self.also = False       # given with --also: another build, not a peer
 
     def find(self, build):
         if self.origin is not None:  # --also NAME=PATH: a given library
@@ -72,6 +73,7 @@ def find_allocators(build_arg, tmp, names, also):
             raise SetupError("--also takes NAME=PATH to a malloc library, not %r" % spec)
         a = Allocator(name, None, None)
         a.origin = os.path.abspath(path)
+        a.also = True
         extra.append(a)
     for a in all_allocators() + extra:
         if names and a.name not in names and a not in extra:

@@ -51,6 +51,8 @@ class Report:
     def __init__(self, workloads, allocs, runs):
         self.workloads = workloads
         self.names = [a.name for a in allocs]
+        # The peers kmem is ranked against (not the --also builds of kmem).
+        self.peers = [a.name for a in allocs if a.name != "kmem" and not a.also]
         self.med = {}    # (w, a) -> (seconds, rss_kib)
         self.spread = {}  # (w, a) -> (min s, max s)
         self.cpu = {}    # (w, a) -> median CPU seconds (user + system)
@@ -97,7 +99,7 @@ class Report:
         """kmem's workloads ranked by how far it is from the best peer,
         in time or in memory, whichever is further."""
         rows = []
-        peers = [n for n in self.names if n != "kmem"]
+        peers = self.peers
         for w in self.workloads:
             if (w.name, "kmem") not in self.med:
                 continue
@@ -110,7 +112,15 @@ class Report:
             rt, rm = kt / self.med[w.name, bt][0], km / self.med[w.name, bm][1]
             rows.append((max(rt, rm), w.name, rt, bt, rm, bm))
         rows.sort(reverse=True)
-        return rows[:3]
+        return rows
+
+    def against_best(self):
+        """The geometric means over the workloads of kmem's time and peak
+        RSS over the best peer's in each (None without peers)."""
+        rows = self.worst()
+        if not rows:
+            return None
+        return geomean([r[2] for r in rows]), geomean([r[4] for r in rows])
 
 
 def own_instructions(callgrind, n):
@@ -460,13 +470,18 @@ def markdown(rep, missing, failures, notes, callgrind, mode_line, total_seconds,
                  "on it are kmem's run's, the other runs' phases begin at slightly other times.")
         L.append("")
 
-    worst = rep.worst()
+    worst = rep.worst()[:3]
     if worst:
         L.append("### kmem's three worst workloads, against the best peer")
         L.append("")
         for _, name, rt, bt, rm, bm in worst:
             L.append("- **%s**: time %.2f× %s's, peak RSS %.2f× %s's"
                      % (name, rt, bt, rm, bm))
+        best = rep.against_best()
+        L.append("")
+        L.append("Against the best peer of each workload (the fastest for time, the leanest "
+                 "for memory; builds given with --also are not peers), kmem's geometric mean "
+                 "is %.2f× the time and %.2f× the peak RSS." % best)
         L.append("")
     if missing or failures or notes:
         L.append("### Notes")
