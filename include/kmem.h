@@ -108,7 +108,8 @@ KMEM_API void *kmem_malloc_aligned(size_t size, size_t align, struct kmem_type *
  * unseen at the free: the block is freed, the statistics move to the
  * wrong type, whose figures stop at zero rather than wrap (and whose
  * limit keeps admitting), and kmem_check() names a type that has freed
- * more than it allocated. */
+ * more than it allocated. With KMEM_DEBUG=redzone a small piece keeps its
+ * type as well, and such a free is reported and aborts. */
 KMEM_API void kmem_free(void *ptr, struct kmem_type *type);
 
 /* Resize. The contents up to the smaller of the old and new sizes

@@ -289,6 +289,29 @@ static void child_wrong_type_small(enum op op, const void *arg)
     _exit(bad ? 1 : 0);
 }
 
+/* With KMEM_DEBUG=redzone a small piece keeps its type in its trailer:
+ * the same wrong-type free is reported at the free. The child runs this
+ * program again with the check on (kmem reads KMEM_DEBUG when it starts,
+ * and this process has started already); see main(). */
+static void child_wrong_type_debug(enum op op, const void *arg)
+{
+    (void)arg;
+    setenv("KMEM_DEBUG", "redzone", 1);
+    execl("/proc/self/exe", "test_bad_input", op == OP_FREE ? "--debug-wrong-free"
+                                                            : "--debug-wrong-realloc", (char *)NULL);
+    _exit(127);
+}
+
+static int debug_wrong_type(const char *how)
+{
+    void *p = kmem_malloc(100, M_BAD, KM_WAITOK);
+    if (strcmp(how, "--debug-wrong-free") == 0)
+        kmem_free(p, M_OTHER);
+    else
+        p = kmem_realloc(p, 200, M_OTHER, KM_WAITOK);
+    return p != NULL; /* not reached: the misuse aborts */
+}
+
 static void test_wrong_type(void)
 {
     char shown[64];
@@ -313,6 +336,13 @@ static void test_wrong_type(void)
           "kmem_check did not name the type: %s", o.err);
     CHECK(strstr(o.err, "kmem_check: type \"otherlim\" freed more than it allocated") != NULL,
           "kmem_check did not name the limited type: %s", o.err);
+
+    const char *w_debug[] = { "type \"other\"", "block of 100 bytes was allocated as type "
+                              "\"badin\", not this one (KMEM_DEBUG=redzone keeps the type)", NULL };
+    expect_abort("KMEM_DEBUG=redzone: small piece, wrong type", child_wrong_type_debug, OP_FREE,
+                 NULL, w_debug);
+    expect_abort("KMEM_DEBUG=redzone: realloc, wrong type", child_wrong_type_debug, OP_REALLOC,
+                 NULL, w_debug);
 }
 
 /* ---- bad requests ----------------------------------------------------------- */
@@ -501,8 +531,10 @@ static void test_soft_failures(void)
     CHECK_EQ(kmem_usable_size(NULL), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1)
+        return debug_wrong_type(argv[1]); /* child_wrong_type_debug's run */
     setvbuf(stdout, NULL, _IOLBF, 0); /* the log in order with stderr */
     int on_stack = 0;
     (void)test_seed(0); /* nothing random; printed for uniformity */

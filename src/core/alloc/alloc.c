@@ -203,7 +203,7 @@ static void *alloc_small(unsigned b, size_t size, struct kmem_type *type, int fl
     if (flags & KM_ZERO)
         __builtin_memset(p, 0, rounded);
     if (kmem_debug & KMEM_DEBUG_REDZONE)
-        kmem_debug_arm(p, size, rounded);
+        kmem_debug_arm(p, size, rounded, type);
     return p;
 }
 
@@ -248,7 +248,7 @@ static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *ty
     if ((flags & KM_ZERO) && !zeroed)
         __builtin_memset(p, 0, usable);
     if (kmem_debug & KMEM_DEBUG_REDZONE)
-        kmem_debug_arm(p, size, usable);
+        kmem_debug_arm(p, size, usable, type);
     if (guard_pages() != 0) /* without one if the system refuses */
         (void)kmem_os_protect((char *)p + usable, KMEM_PAGE_SIZE, false);
     return p;

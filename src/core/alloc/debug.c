@@ -10,6 +10,7 @@
 #include "core/base/lock.h"
 #include "core/base/text.h"
 #include "core/bucket/bucket.h"
+#include "core/type/type.h"
 
 #if __STDC_HOSTED__
 uint32_t kmem_debug;
@@ -26,12 +27,38 @@ void kmem_debug_start(uint32_t checks, uint64_t quarantine_bytes)
     kmem_debug_quarantine_bytes = quarantine_bytes;
 }
 
-/* The size, mixed with the block's key so that neither stale data nor a
+/* The size, and with 64-bit words the low 16 bits of the type's id in
+ * the top 16, mixed with the block's key so that neither stale data nor a
  * free piece's marks (key ^ 0..3, which the trailer of a 16-byte piece
- * overlays) read as one: its complement, never within 3 of the key. */
-static uintptr_t trailer_of(const void *block, size_t size)
+ * overlays) read as one: the complement, never within 3 of the key
+ * (sizes stay below 2^48 - 4):
+ *
+ *     trailer = key ^ ~(size | id << 48). */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define TRAILER_SIZE_BITS 48
+#define TRAILER_SIZE_MASK (((uintptr_t)1 << TRAILER_SIZE_BITS) - 1)
+#define TRAILER_ID_MASK   0xFFFFu
+#else
+/* 32 bits (freestanding only, where the checks are compiled out). */
+#define TRAILER_SIZE_BITS 0
+#define TRAILER_SIZE_MASK UINTPTR_MAX
+#define TRAILER_ID_MASK   0u
+#endif
+
+static uintptr_t type_tag(const struct kmem_type *type)
 {
-    return kmem_piece_key(block) ^ ~(uintptr_t)size;
+    return type != NULL ? KMEM_RELAXED_LOAD(type->ks_id) & TRAILER_ID_MASK : 0;
+}
+
+static uintptr_t trailer_of(const void *block, size_t size, uintptr_t tag)
+{
+    uintptr_t v = (uintptr_t)size;
+#if TRAILER_SIZE_BITS
+    v |= tag << TRAILER_SIZE_BITS;
+#else
+    (void)tag;
+#endif
+    return kmem_piece_key(block) ^ ~v;
 }
 
 /* ---- trace: where a block was allocated and freed ------------------------
@@ -124,13 +151,13 @@ static size_t canary_end(size_t usable)
     return usable - (tracing() ? SITE_BACK : TRAILER_BACK);
 }
 
-void kmem_debug_arm(void *block, size_t size, size_t usable)
+void kmem_debug_arm(void *block, size_t size, size_t usable, const struct kmem_type *type)
 {
     char *b = block;
     __builtin_memset(b + size, KMEM_CANARY_BYTE, canary_end(usable) - size);
     if (tracing())
         store_word(block, usable - SITE_BACK, kmem_os_caller());
-    uintptr_t t = trailer_of(block, size);
+    uintptr_t t = trailer_of(block, size, type_tag(type));
     __builtin_memcpy(b + usable - TRAILER_BACK, &t, sizeof t);
 }
 
@@ -158,6 +185,33 @@ static _Noreturn void overflow(const char *who, const void *block, const struct 
     kmem_bad_pointer(who, block, type, text);
 }
 
+/* A block freed or resized under a type it was not allocated with, found
+ * by the type kept in its trailer (the low 16 bits of its id). Aborts. */
+static _Noreturn void wrong_type(const char *who, const void *block, size_t usable,
+                                 const struct kmem_type *type, size_t size, uint32_t tag)
+{
+    char text[600];
+    struct kmem_text t;
+    kmem_text_init(&t, text, sizeof text - 1, NULL, NULL);
+    kmem_text_str(&t, "block of ");
+    kmem_text_u64(&t, size, 0);
+    kmem_text_str(&t, " bytes was allocated as type ");
+    const struct kmem_type *owner = tag != 0 ? kmem_type_by_id(tag) : NULL;
+    if (owner != NULL) {
+        kmem_text_str(&t, "\"");
+        kmem_text_str(&t, owner->ks_shortdesc);
+        kmem_text_str(&t, "\"");
+    } else {
+        kmem_text_str(&t, "number ");
+        kmem_text_u64(&t, tag, 0);
+    }
+    kmem_text_str(&t, ", not this one (KMEM_DEBUG=redzone keeps the type)");
+    if (tracing())
+        add_site(&t, "allocated", load_word(block, usable - SITE_BACK));
+    text[t.tx_len] = '\0';
+    kmem_bad_pointer(who, block, type, text);
+}
+
 size_t kmem_debug_asked(const void *block, size_t usable, const struct kmem_type *type,
                         const char *who)
 {
@@ -165,12 +219,18 @@ size_t kmem_debug_asked(const void *block, size_t usable, const struct kmem_type
     size_t extra = redzone_extra();
     uintptr_t t;
     __builtin_memcpy(&t, b + usable - TRAILER_BACK, sizeof t);
-    size_t size = (size_t)~(t ^ kmem_piece_key(block));
+    uintptr_t v = ~(t ^ kmem_piece_key(block));
+    size_t size = (size_t)(v & TRAILER_SIZE_MASK);
     if (usable < extra || size > usable - extra)
         overflow(who, block, type, SIZE_MAX, usable, usable - TRAILER_BACK);
     for (size_t i = size; i < canary_end(usable); i++)
         if (b[i] != KMEM_CANARY_BYTE)
             overflow(who, block, type, size, usable, i);
+#if TRAILER_SIZE_BITS
+    uintptr_t tag = v >> TRAILER_SIZE_BITS;
+    if (type != NULL && tag != type_tag(type))
+        wrong_type(who, block, usable, type, size, (uint32_t)tag);
+#endif
     return size;
 }
 

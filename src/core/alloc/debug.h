@@ -87,12 +87,14 @@ static inline size_t kmem_debug_request(size_t size)
     return (kmem_debug & KMEM_DEBUG_REDZONE) ? kmem_debug_request_redzone(size) : size;
 }
 
-/* A block of `usable` bytes handed out for `size`: write its redzone (and
- * where it was allocated). */
-void kmem_debug_arm(void *block, size_t size, size_t usable);
+/* A block of `usable` bytes handed out for `size` to `type`: write its
+ * redzone, which keeps the size and the type (and where it was
+ * allocated). */
+void kmem_debug_arm(void *block, size_t size, size_t usable, const struct kmem_type *type);
 
 /* The size asked for of a live block of `usable` bytes, its redzone
- * checked: a write past its end is reported (naming `who` and `type`, and
+ * checked: a write past its end, or a `type` (not NULL) other than the
+ * one it was allocated with, is reported (naming `who` and `type`, and
  * where the block was allocated). */
 size_t kmem_debug_asked(const void *block, size_t usable, const struct kmem_type *type,
                         const char *who);
