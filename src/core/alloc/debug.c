@@ -185,6 +185,7 @@ static _Noreturn void overflow(const char *who, const void *block, const struct 
     kmem_bad_pointer(who, block, type, text);
 }
 
+#if TRAILER_SIZE_BITS
 /* A block freed or resized under a type it was not allocated with, found
  * by the type kept in its trailer (the low 16 bits of its id). Aborts. */
 static _Noreturn void wrong_type(const char *who, const void *block, size_t usable,
@@ -211,6 +212,7 @@ static _Noreturn void wrong_type(const char *who, const void *block, size_t usab
     text[t.tx_len] = '\0';
     kmem_bad_pointer(who, block, type, text);
 }
+#endif
 
 size_t kmem_debug_asked(const void *block, size_t usable, const struct kmem_type *type,
                         const char *who)
