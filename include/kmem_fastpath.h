@@ -242,25 +242,12 @@ extern KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 #endif
 
 /* ---- sizes to buckets ---------------------------------------------------------
- * The bucket of a request of `size` (at most KMEM_MAXALLOCSAVE): folded to
- * a constant when the size is one, else read from a table up to 1 KiB
- * (filled when kmem starts, perhaps while another thread already reads
- * it; 0 before, which no bin serves). */
-static inline unsigned kmem_bucket_index_var(size_t size)
-{
-    return size <= 1024 ? KMEM_RELAXED_LOAD(KMEM_FASTPATH_.fp_bucket_of[(size + 15) >> 4])
-                        : kmem_bucket_index(size);
-}
-
-static inline unsigned kmem_size_bucket(size_t size)
-{
-    return __builtin_constant_p(size) ? kmem_bucket_index(size) : kmem_bucket_index_var(size);
-}
-
-/* The bucket of a request of `size` bytes; 0 for one beyond
+ * The bucket of a request of `size` bytes; 0 for one beyond
  * KMEM_MAXALLOCSAVE. Bin 0 of every cache stays empty, so a pop from it
- * fails without a test of its own. Up to 1 KiB, the common case, one
- * table read and no comparison against the cut-off. */
+ * fails without a test of its own. Folded to a constant when the size is
+ * one; else, up to 1 KiB (the common case), one read of a table filled
+ * when kmem starts (perhaps while another thread already reads it: 0
+ * before, which no bin serves) and no comparison against the cut-off. */
 static inline unsigned kmem_request_bucket(size_t size)
 {
     if (__builtin_constant_p(size))
@@ -323,32 +310,32 @@ static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t
 }
 
 /* Pop a piece of bucket `index` from the thread's cache into *out,
- * counting it at `fast` in the bin's counters (a type's ks_fast), or in
- * the bin's own (tb_own) when fast is 0; 0 when the bin is empty. */
-static inline int kmem_cache_pop_at(size_t index, size_t request, uint32_t fast, void **out)
+ * counting it in the bin's own counters (`own`: the C library's type) or
+ * at the type's ks_fast; 0 when the bin is empty or the type is counted
+ * on the slow path (ks_fast 0: a limit, or no slot). */
+static inline int kmem_cache_pop_as(size_t index, size_t request, const struct kmem_type *type,
+                                    int own, void **out)
 {
     if (!KMEM_THREAD_CACHE)
         return 0; /* built without caches: the bins stay empty */
     struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
-    if (bin->tb_sp == bin->tb_low)
+    uint32_t fast = own ? 0 : KMEM_RELAXED_LOAD(type->ks_fast);
+    if (bin->tb_sp == bin->tb_low || (!own && fast == 0))
         return 0;
     void *piece = kmem_tbin_take(bin);
     if (piece == 0)
         return 0;
     *out = piece;
-    struct kmem_tcount *count = fast != 0 ? kmem_tcount_at(bin, fast) : &bin->tb_own;
+    struct kmem_tcount *count = own ? &bin->tb_own : kmem_tcount_at(bin, fast);
     KMEM_OWNER_ADD(count->tn_allocs, 1);
     KMEM_OWNER_ADD(count->tn_req_bytes, request);
     return 1;
 }
 
-/* The same for `type`: 0 also when the type is counted on the slow path
- * (ks_fast 0: a limit, or no slot). */
 static inline int kmem_cache_pop(unsigned index, size_t request,
                                  struct kmem_type *type, void **out)
 {
-    uint32_t fast = KMEM_RELAXED_LOAD(type->ks_fast);
-    return fast != 0 && kmem_cache_pop_at(index, request, fast, out);
+    return kmem_cache_pop_as(index, request, type, 0, out);
 }
 
 /* A request of `size` bytes from the thread's cache: the common case of

@@ -68,8 +68,8 @@ static void check_table(uint32_t tcache_bytes)
     /* The table the fast path reads for variable sizes agrees with the
      * formula the macros fold, for every small size. */
     for (size_t n = 0; n <= KMEM_MAXALLOCSAVE; n++)
-        if (kmem_bucket_index_var(n) != kmem_bucket_index(n)) {
-            CHECK(0, "size %zu: table says bucket %u, formula %u", n, kmem_bucket_index_var(n),
+        if (kmem_request_bucket(n) != kmem_bucket_index(n)) {
+            CHECK(0, "size %zu: table says bucket %u, formula %u", n, kmem_request_bucket(n),
                   kmem_bucket_index(n));
             break;
         }

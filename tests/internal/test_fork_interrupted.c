@@ -126,7 +126,7 @@ static void free_all(void **live, int n)
 static void test_take_stopped(void)
 {
     const size_t size = 48;
-    unsigned b = kmem_size_bucket(size);
+    unsigned b = kmem_request_bucket(size);
     void **live = half_free(size, 2000);
     kmem_bucket_lock(b);
     struct kmem_bucket *kb = &kmem_buckets[b];
@@ -148,7 +148,7 @@ static void test_take_stopped(void)
 static void test_give_stopped(void)
 {
     const size_t size = 96;
-    unsigned b = kmem_size_bucket(size);
+    unsigned b = kmem_request_bucket(size);
     void **live = half_free(size, 4000);
     enum { N = 1500 }; /* enough that the transfer cache fills too */
     static void *p[N];
@@ -212,7 +212,7 @@ static void *carve_one(void *arg)
 static void test_other_thread_waits(void)
 {
     size_t size = 3500; /* a bucket nothing here used before */
-    unsigned b = kmem_size_bucket(size);
+    unsigned b = kmem_request_bucket(size);
     REQUIRE(kmem_buckets[b].kb_slabs == 0, "bucket %u already has slabs", b);
     pthread_t t;
     REQUIRE(pthread_create(&t, NULL, carve_one, &size) == 0, "pthread_create");

@@ -229,8 +229,7 @@ static void *alloc_large(size_t size, uint32_t align_pages, struct kmem_type *ty
         return NULL;
     struct kmem_page head = kmem_large_head(npages, KMEM_RELAXED_LOAD(type->ks_id));
     bool zeroed = false;
-    if (KMEM_THREAD_CACHE)
-        kmem_buckets_lend(0, npages); /* reuse what the buckets hold idle first */
+    kmem_buckets_lend(0, npages); /* reuse what the buckets hold idle first */
     uint32_t page = kmem_arena_alloc(npages, align_pages, head, KMEM_KIND_LARGE_TAIL, &zeroed);
     if (page == KMEM_NO_PAGE) {
         kmem_reclaim_all();

@@ -62,11 +62,7 @@ static bool carve(unsigned b)
     struct kmem_class *c = &kmem_classes[b];
     struct kmem_page head = { (uint8_t)b, 0, (uint16_t)c->kc_pieces, 0 };
     bool zeroed;
-    /* With thread caches (hosted): memory other buckets hold idle is
-     * reused before the heap grows. Without (freestanding), carving keeps
-     * its stated bound. */
-    if (KMEM_THREAD_CACHE)
-        kmem_buckets_lend(b, c->kc_pages);
+    kmem_buckets_lend(b, c->kc_pages); /* what others hold idle, before the heap grows */
     uint32_t slab = kmem_arena_alloc(c->kc_pages, 1, head, (uint8_t)(KMEM_KIND_SLAB_TAIL + b),
                                      &zeroed);
     if (slab == KMEM_NO_PAGE)
@@ -356,32 +352,35 @@ static uint64_t release_empty(unsigned b, uint64_t count, bool idle)
     return released;
 }
 
-/* Whether a bucket other than `except` holds pieces in its transfer cache
- * or more empty slabs than it keeps (relaxed reads: a hint). */
+/* Whether bucket kb holds pieces in its transfer cache or more empty
+ * slabs than it keeps (relaxed reads: a hint). */
+static bool holds_idle(const struct kmem_bucket *kb)
+{
+    return KMEM_RELAXED_LOAD(kb->kb_xfer) > 0 ||
+           KMEM_RELAXED_LOAD(kb->kb_empty) > KMEM_EMPTY_SLABS_KEPT;
+}
+
 static bool others_hold_idle(unsigned except)
 {
     for (unsigned o = 1; o <= KMEM_NBUCKETS; o++)
-        if (o != except && (KMEM_RELAXED_LOAD(kmem_buckets[o].kb_xfer) > 0 ||
-                            KMEM_RELAXED_LOAD(kmem_buckets[o].kb_empty) > KMEM_EMPTY_SLABS_KEPT))
+        if (o != except && holds_idle(&kmem_buckets[o]))
             return true;
     return false;
 }
 
 void kmem_buckets_lend(unsigned except, uint32_t npages)
 {
-    if (!others_hold_idle(except) || kmem_arena_has_dirty_run(npages))
+    /* Hosted only: built without thread caches (freestanding), carving
+     * keeps its stated bound. */
+    if (!KMEM_THREAD_CACHE || !others_hold_idle(except) || kmem_arena_has_dirty_run(npages))
         return;
     for (unsigned o = 1; o <= KMEM_NBUCKETS; o++) {
         struct kmem_bucket *kb = &kmem_buckets[o];
-        if (o == except || (KMEM_RELAXED_LOAD(kb->kb_xfer) == 0 &&
-                            KMEM_RELAXED_LOAD(kb->kb_empty) <= KMEM_EMPTY_SLABS_KEPT))
-            continue;
         /* Never waiting: the caller may hold bucket `except`'s lock, and
          * a bucket in use now is not idle. */
-        if (!kmem_lock_try(&kb->kb_lock))
+        if (o == except || !holds_idle(kb) || !kmem_lock_try(&kb->kb_lock))
             continue;
-        give_to_slabs(o, kb->kb_xfer_pieces, kb->kb_xfer);
-        xfer_set(kb, 0);
+        flush_xfer_locked(o, kb->kb_xfer);
         uint32_t batch[RELEASE_BATCH];
         uint32_t n = kb->kb_empty > KMEM_EMPTY_SLABS_KEPT
                          ? unlink_empty(o, kb->kb_empty - KMEM_EMPTY_SLABS_KEPT, batch,

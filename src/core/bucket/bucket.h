@@ -176,7 +176,9 @@ void kmem_buckets_release_idle(void);
  * except 0), and the arena has no resident free run for it: the other
  * buckets whose locks are free give their transfer caches' pieces back to
  * their slabs, and their empty slabs beyond KMEM_EMPTY_SLABS_KEPT back to
- * the arena, so that the heap reuses what is idle before it grows. */
+ * the arena, so that the heap reuses what is idle before it grows.
+ * Built without thread caches (freestanding) it does nothing, so that
+ * carving keeps its stated bound. */
 void kmem_buckets_lend(unsigned except, uint32_t npages);
 
 /* Pages of empty slabs held by all buckets (a relaxed read). */

@@ -31,16 +31,33 @@ static struct kmem_tcount retired[KMEM_TYPE_SLOTS][KMEM_NBUCKETS + 1]; /* [regis
 static uint32_t lost_at_fork; /* caches of threads that did not survive a fork */
 static uint32_t repairs_at_fork; /* kmem_tcache_repair_self calls */
 
-/* The counters of a bin for a slot, in its row. Slot KMEM_TSLOT_OWN also
- * has the bin's own, tb_own (own_of: NULL for other slots). */
-static struct kmem_tcount *count_of(struct kmem_tcache *tc, unsigned b, unsigned slot)
+/* What cache tc counted in `slot` for bucket b: the bin's row, plus, for
+ * KMEM_TSLOT_OWN, the bin's own counters (tb_own), each read once. Frees
+ * are loaded with acquire: allocations read after them are at least as
+ * new (see kmem_tcache_sum_slot). */
+static uint64_t frees_in(const struct kmem_tcache *tc, unsigned b, unsigned slot)
 {
-    return &tc->tc_bins[b].tb_counts[slot];
+    const struct kmem_tbin *bin = &tc->tc_bins[b];
+    uint64_t n = __atomic_load_n(&bin->tb_counts[slot].tn_frees, __ATOMIC_ACQUIRE);
+    if (slot == KMEM_TSLOT_OWN)
+        n += __atomic_load_n(&bin->tb_own.tn_frees, __ATOMIC_ACQUIRE);
+    return n;
 }
 
-static struct kmem_tcount *own_of(struct kmem_tcache *tc, unsigned b, unsigned slot)
+/* The allocations, and (if req_bytes) the bytes they asked for. */
+static uint64_t allocs_in(const struct kmem_tcache *tc, unsigned b, unsigned slot,
+                          uint64_t *req_bytes)
 {
-    return slot == KMEM_TSLOT_OWN ? &tc->tc_bins[b].tb_own : NULL;
+    const struct kmem_tbin *bin = &tc->tc_bins[b];
+    uint64_t n = KMEM_RELAXED_LOAD(bin->tb_counts[slot].tn_allocs);
+    uint64_t req = KMEM_RELAXED_LOAD(bin->tb_counts[slot].tn_req_bytes);
+    if (slot == KMEM_TSLOT_OWN) {
+        n += KMEM_RELAXED_LOAD(bin->tb_own.tn_allocs);
+        req += KMEM_RELAXED_LOAD(bin->tb_own.tn_req_bytes);
+    }
+    if (req_bytes != NULL)
+        *req_bytes = req;
+    return n;
 }
 
 static void registry_link(struct kmem_tcache *tc)
@@ -135,18 +152,12 @@ static void retire_locked(struct kmem_tcache *tc)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
         for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++) {
-            struct kmem_tcount *c = count_of(tc, b, slot), *r = &retired[slot][b];
-            struct kmem_tcount *own = own_of(tc, b, slot);
-            for (int i = 0; i < 2; i++, c = own) {
-                if (c == NULL)
-                    break;
-                retired_requests[b] += c->tn_allocs;
-                r->tn_allocs += c->tn_allocs;
-                r->tn_frees += c->tn_frees;
-                r->tn_req_bytes += c->tn_req_bytes;
-            }
-            if (own != NULL)
-                *own = (struct kmem_tcount){ 0, 0, 0 };
+            struct kmem_tcount *r = &retired[slot][b];
+            uint64_t req, allocs = allocs_in(tc, b, slot, &req);
+            retired_requests[b] += allocs;
+            r->tn_allocs += allocs;
+            r->tn_frees += frees_in(tc, b, slot);
+            r->tn_req_bytes += req;
         }
     registry_unlink(tc);
 }
@@ -288,22 +299,13 @@ void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum)
         sum->req_bytes += retired[slot][b].tn_req_bytes;
     }
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
-        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-            /* Acquire: the allocations read after this are at least as new. */
-            sum->frees[b] += __atomic_load_n(&count_of(tc, b, slot)->tn_frees, __ATOMIC_ACQUIRE);
-            const struct kmem_tcount *own = own_of(tc, b, slot);
-            if (own != NULL)
-                sum->frees[b] += __atomic_load_n(&own->tn_frees, __ATOMIC_ACQUIRE);
-        }
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+            sum->frees[b] += frees_in(tc, b, slot);
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-            const struct kmem_tcount *c = count_of(tc, b, slot), *own = own_of(tc, b, slot);
-            sum->allocs[b] += KMEM_RELAXED_LOAD(c->tn_allocs);
-            sum->req_bytes += KMEM_RELAXED_LOAD(c->tn_req_bytes);
-            if (own != NULL) {
-                sum->allocs[b] += KMEM_RELAXED_LOAD(own->tn_allocs);
-                sum->req_bytes += KMEM_RELAXED_LOAD(own->tn_req_bytes);
-            }
+            uint64_t req;
+            sum->allocs[b] += allocs_in(tc, b, slot, &req);
+            sum->req_bytes += req;
         }
 }
 
@@ -311,10 +313,7 @@ int64_t kmem_tcache_own_bytes(struct kmem_tcache *tc, unsigned slot)
 {
     int64_t bytes = 0;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
-        const struct kmem_tcount *c = count_of(tc, b, slot), *own = own_of(tc, b, slot);
-        int64_t net = (int64_t)(c->tn_allocs - c->tn_frees);
-        if (own != NULL)
-            net += (int64_t)(own->tn_allocs - own->tn_frees);
+        int64_t net = (int64_t)(allocs_in(tc, b, slot, NULL) - frees_in(tc, b, slot));
         bytes += net * (int64_t)kmem_classes[b].kc_size;
     }
     return bytes;
@@ -331,9 +330,8 @@ void kmem_tcache_sum_bins(uint64_t cached[KMEM_NBUCKETS + 1],
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             cached[b] += kmem_tbin_count(&tc->tc_bins[b]);
-            requests[b] += KMEM_RELAXED_LOAD(tc->tc_bins[b].tb_own.tn_allocs);
             for (unsigned slot = 1; slot < KMEM_TYPE_SLOTS; slot++)
-                requests[b] += KMEM_RELAXED_LOAD(count_of(tc, b, slot)->tn_allocs);
+                requests[b] += allocs_in(tc, b, slot, NULL);
         }
     kmem_lock_release(&registry_lock);
 }

@@ -18,7 +18,6 @@ struct kmem_type kmem_type_libc = {
 };
 static struct kmem_type *types_head;              /* [types] append-only list */
 static struct kmem_type *types_tail;              /* [types] */
-static struct kmem_type *slot_type[KMEM_TYPE_SLOTS]; /* [types] owner of each slot */
 static uint32_t slots_used = KMEM_SLOT_LIBC + 1;  /* [types] slot 0 is never used */
 static uint32_t limit_seq;                        /* [types] bumped when limited memory frees */
 static uint32_t types_registered;                 /* [types] the last ks_id given */
@@ -37,14 +36,11 @@ void kmem_type_register(struct kmem_type *type)
 {
     kmem_lock_acquire(&types_lock);
     if (type->ks_id == 0) {
-        uint32_t slot = 0;
-        if (type == &kmem_type_libc) {
+        uint32_t slot = 0; /* none left: counted on the slow path */
+        if (type == &kmem_type_libc)
             slot = KMEM_SLOT_LIBC;
-            slot_type[slot] = type;
-        } else if (slots_used < KMEM_TYPE_SLOTS) {
+        else if (slots_used < KMEM_TYPE_SLOTS)
             slot = slots_used++;
-            slot_type[slot] = type;
-        }
         KMEM_RELAXED_STORE(type->ks_slot, slot);
         if (!kmem_type_limited(type))
             KMEM_RELAXED_STORE(type->ks_fast, fast_offset(slot));
