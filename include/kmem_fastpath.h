@@ -44,7 +44,7 @@
 #if KMEM_CLASSES_PER_DOUBLING == 1
 /* The 1988 geometry: powers of two, 16 .. 8192. */
 #define KMEM_NBUCKETS 10
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v4)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v5)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -60,7 +60,7 @@ static inline size_t kmem_bucket_size(unsigned index)
  * up to 8192. Every size is a multiple of 16; the powers of two are kept,
  * so a request of exactly 2^k is still served from a 2^k-aligned piece. */
 #define KMEM_NBUCKETS 32
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v4)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v5)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -173,8 +173,15 @@ struct kmem_page {
  * normally the stack's end, but tb_low right after a refill, so that the
  * first free after a run of allocations takes the slow path once and
  * samples the type's high-water mark there (src/core/tcache/tcache.c sets
- * and restores it). Before the cache is set up all are NULL, so both fail
- * and the caller takes the slow path.
+ * and restores it).
+ *
+ * Below every stack lies a guard: tb_low[-1] points at a piece that never
+ * carries a free key. So a pop needs no test for an empty bin: the top
+ * piece of an empty one is the guard's, which fails the key test that
+ * every pop makes anyway, and the caller takes the slow path. Before the
+ * cache is set up (and after it is closed) every bin is an empty stack on
+ * a guard of the library's own, with tb_limit == tb_sp: pops and pushes
+ * fail alike.
  *
  * Every pointer field is [O]. */
 /* What this thread's cache did for one type slot in one bucket. */
@@ -209,6 +216,12 @@ struct kmem_tcache {
 
 /* Read-only after initialization. */
 struct kmem_fastpath {
+    uint16_t fp_bin_of[1024 / 16 + 1];      /* where in a thread cache the bin of
+                                               sizes up to 1 KiB lies, by
+                                               (size + 15) / 16: bucket *
+                                               sizeof(struct kmem_tbin); first,
+                                               so that its address is the
+                                               object's */
     uintptr_t fp_base;                      /* first page of the arena */
     uintptr_t fp_size;                      /* bytes of pages; 0 before init */
     const struct kmem_page *fp_pages;       /* descriptor of each page */
@@ -219,8 +232,6 @@ struct kmem_fastpath {
                                                is below this exactly for the offsets
                                                of the slab's pieces (kmem_piece_at);
                                                0 for pages that are not a slab's first */
-    uint8_t fp_bucket_of[1024 / 16 + 1];    /* bucket of sizes up to 1 KiB, by
-                                               (size + 15) / 16 */
 };
 
 extern KMEM_API struct kmem_fastpath KMEM_ABI(kmem_fastpath);
@@ -242,19 +253,28 @@ extern KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
 #endif
 
 /* ---- sizes to buckets ---------------------------------------------------------
- * The bucket of a request of `size` bytes; 0 for one beyond
- * KMEM_MAXALLOCSAVE. Bin 0 of every cache stays empty, so a pop from it
- * fails without a test of its own. Folded to a constant when the size is
- * one; else, up to 1 KiB (the common case), one read of a table filled
- * when kmem starts (perhaps while another thread already reads it: 0
- * before, which no bin serves) and no comparison against the cut-off. */
+ * Where the bin for a request of `size` bytes lies in a thread cache, in
+ * bytes from tc_bins: its bucket * sizeof(struct kmem_tbin); 0 (bin 0)
+ * for one beyond KMEM_MAXALLOCSAVE. Bin 0 of every cache stays empty, so
+ * a pop from it fails without a test of its own. Folded to a constant
+ * when the size is one; else, up to 1 KiB (the common case), one read of
+ * a table filled when kmem starts (perhaps while another thread already
+ * reads it: 0 before) and no comparison against the cut-off. The table
+ * holds offsets, not bucket numbers, to spare the pop a multiplication. */
+static inline size_t kmem_request_bin(size_t size)
+{
+    const size_t bin = sizeof(struct kmem_tbin);
+    if (__builtin_constant_p(size))
+        return size <= KMEM_MAXALLOCSAVE ? kmem_bucket_index(size) * bin : 0u;
+    if (__builtin_expect(size <= 1024, 1))
+        return KMEM_RELAXED_LOAD(KMEM_FASTPATH_.fp_bin_of[(size + 15) >> 4]);
+    return size <= KMEM_MAXALLOCSAVE ? kmem_bucket_index(size) * bin : 0u;
+}
+
+/* The bucket of a request of `size` bytes; 0 beyond KMEM_MAXALLOCSAVE. */
 static inline unsigned kmem_request_bucket(size_t size)
 {
-    if (__builtin_constant_p(size))
-        return size <= KMEM_MAXALLOCSAVE ? kmem_bucket_index(size) : 0u;
-    if (__builtin_expect(size <= 1024, 1))
-        return KMEM_RELAXED_LOAD(KMEM_FASTPATH_.fp_bucket_of[(size + 15) >> 4]);
-    return size <= KMEM_MAXALLOCSAVE ? kmem_bucket_index(size) : 0u;
+    return (unsigned)(kmem_request_bin(size) / sizeof(struct kmem_tbin));
 }
 
 /* ---- free pieces ----------------------------------------------------------------
@@ -275,8 +295,10 @@ static inline uintptr_t kmem_piece_key(const void *piece)
  * below, the typed API, the C library front end and the slow paths all go
  * through it. */
 
-/* Take the top piece of a bin that is not empty; NULL, leaving it there,
- * when it no longer carries its key (the library's slow path reports it). */
+/* Take the top piece of a bin; NULL, leaving the bin as it is, when the
+ * bin is empty (the top is the guard's piece) or when its top piece no
+ * longer carries its key (the library's slow path tells the two apart and
+ * reports the second). */
 static inline void *kmem_tbin_take(struct kmem_tbin *bin)
 {
     void **sp = bin->tb_sp - 1;
@@ -286,9 +308,8 @@ static inline void *kmem_tbin_take(struct kmem_tbin *bin)
     KMEM_OWNER_STORE(bin->tb_sp, sp);
     /* The next pop reads the next piece: another thread may have freed
      * it, and waiting for its line would stall this thread. sp[-1] is
-     * always readable (below a bin's stack lie the one before it, or the
-     * counters at the start of the cache's block), and a prefetch of
-     * whatever it holds never faults. */
+     * always readable (at worst it is the guard), and a prefetch never
+     * faults. */
     __builtin_prefetch(sp[-1], 1);
     piece[1] = 0; /* no longer carries the free key */
     return piece;
@@ -309,20 +330,21 @@ static inline struct kmem_tcount *kmem_tcount_at(struct kmem_tbin *bin, uint32_t
     return (struct kmem_tcount *)((char *)bin->tb_counts + fast);
 }
 
-/* Pop a piece of bucket `index` from the thread's cache into *out,
- * counting it in the bin's own counters (`own`: the C library's type) or
- * at the type's ks_fast; 0 when the bin is empty or the type is counted
- * on the slow path (ks_fast 0: a limit, or no slot). */
-static inline int kmem_cache_pop_as(size_t index, size_t request, const struct kmem_type *type,
+/* Pop a piece from the thread's cache into *out, from the bin `at` bytes
+ * into tc_bins (kmem_request_bin), counting it in the bin's own counters
+ * (`own`: the C library's type) or at the type's ks_fast; 0 when the bin
+ * is empty or the type is counted on the slow path (ks_fast 0: a limit,
+ * or no slot). */
+static inline int kmem_cache_pop_as(size_t at, size_t request, const struct kmem_type *type,
                                     int own, void **out)
 {
     if (!KMEM_THREAD_CACHE)
         return 0; /* built without caches: the bins stay empty */
-    struct kmem_tbin *bin = &KMEM_ABI(kmem_tcache).tc_bins[index];
+    struct kmem_tbin *bin = (struct kmem_tbin *)((char *)KMEM_ABI(kmem_tcache).tc_bins + at);
     uint32_t fast = own ? 0 : KMEM_RELAXED_LOAD(type->ks_fast);
-    if (bin->tb_sp == bin->tb_low || (!own && fast == 0))
+    if (!own && fast == 0)
         return 0;
-    void *piece = kmem_tbin_take(bin);
+    void *piece = kmem_tbin_take(bin); /* NULL also when the bin is empty */
     if (piece == 0)
         return 0;
     *out = piece;
@@ -332,17 +354,18 @@ static inline int kmem_cache_pop_as(size_t index, size_t request, const struct k
     return 1;
 }
 
+/* The same for `type`, from the bin of bucket `index`. */
 static inline int kmem_cache_pop(unsigned index, size_t request,
                                  struct kmem_type *type, void **out)
 {
-    return kmem_cache_pop_as(index, request, type, 0, out);
+    return kmem_cache_pop_as(index * sizeof(struct kmem_tbin), request, type, 0, out);
 }
 
 /* A request of `size` bytes from the thread's cache: the common case of
  * every allocation. 0 sends the caller to its slow path. */
 static inline int kmem_cache_alloc(size_t size, struct kmem_type *type, void **out)
 {
-    return kmem_cache_pop(kmem_request_bucket(size), size, type, out);
+    return kmem_cache_pop_as(kmem_request_bin(size), size, type, 0, out);
 }
 
 /* Whether a piece of a slab of page kind `kind` starts `in_slab` bytes

@@ -64,5 +64,6 @@ void kmem_buckets_init(uint32_t tcache_bytes)
         fp->fp_limit[b] = e != 0 ? c->kc_pieces * e : c->kc_magic;
     }
     for (unsigned i = 0; i <= 1024 / 16; i++)
-        KMEM_RELAXED_STORE(fp->fp_bucket_of[i], (uint8_t)kmem_bucket_index(i * 16));
+        KMEM_RELAXED_STORE(fp->fp_bin_of[i],
+                           (uint16_t)(kmem_bucket_index(i * 16) * sizeof(struct kmem_tbin)));
 }

@@ -17,11 +17,28 @@
 #include "core/base/diag.h"
 #include "core/bucket/bucket.h"
 
+/* The guard under a bin that has no stack of its own (kmem_fastpath.h):
+ * one slot, pointing at a piece whose second word, 0, is never a free key
+ * (keys are odd: the secret is). Nothing writes either: pushes onto such
+ * a bin fail, because tb_limit == tb_sp. */
+static const uintptr_t no_piece[2] __attribute__((aligned(16)));
+static void *no_stack[1] = { (void *)(uintptr_t)no_piece };
+#define NO_STACK (&no_stack[1])
+#define NO_BIN   { NO_STACK, NO_STACK, NO_STACK, NULL, { 0, 0, 0 }, 0 }
+#define NO_BINS_11 NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN
+#if KMEM_NBUCKETS + 1 == 11
+#define NO_BINS { NO_BINS_11 }
+#elif KMEM_NBUCKETS + 1 == 33
+#define NO_BINS { NO_BINS_11, NO_BINS_11, NO_BINS_11 }
+#else
+#error "write out NO_BINS for this number of buckets"
+#endif
+
 #if KMEM_THREAD_CACHE
 KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
-    __attribute__((tls_model("initial-exec")));
+    __attribute__((tls_model("initial-exec"))) = { .tc_bins = NO_BINS };
 #else
-KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache);
+KMEM_API struct kmem_tcache KMEM_ABI(kmem_tcache) = { .tc_bins = NO_BINS };
 #endif
 
 static kmem_lock registry_lock = KMEM_LOCK_INIT;
@@ -103,8 +120,8 @@ static uint32_t give_bottom(struct kmem_tbin *bin, unsigned b, uint32_t give)
 static void tidy_bin(struct kmem_tbin *bin)
 {
     void **low = bin->tb_low, **sp = bin->tb_sp, **out = low;
-    if (sp == NULL)
-        return;
+    if (sp == low)
+        return; /* empty, or closed */
     for (void **p = low; p < sp; p++) {
         uintptr_t *w = *p, key = kmem_piece_key(w);
         if (w[1] == kmem_slab_mark(w) || w[1] == kmem_fresh_mark(w) || w[1] == (key ^ 3))
@@ -134,14 +151,15 @@ static bool empty_bins(struct kmem_tcache *tc, bool tidy)
 }
 
 /* Make the bins of a cache no reader can see any more refuse every pop and
- * push (before the registry let go of it, readers were reading them). */
+ * push (before the registry let go of it, readers were reading them): back
+ * onto the library's guard, as before the cache was set up. */
 static void close_bins(struct kmem_tcache *tc)
 {
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
-        KMEM_RELAXED_STORE(bin->tb_sp, NULL);
-        bin->tb_low = NULL;
-        bin->tb_limit = NULL;
+        KMEM_RELAXED_STORE(bin->tb_sp, NO_STACK);
+        bin->tb_low = NO_STACK;
+        bin->tb_limit = NO_STACK;
         bin->tb_counts = NULL;
     }
 }
@@ -180,7 +198,7 @@ size_t kmem_tcache_activate(struct kmem_tcache *tc, size_t *needed)
     size_t row = KMEM_TYPE_SLOTS * sizeof(struct kmem_tcount);
     size_t counts = KMEM_NBUCKETS * row, stacks = 0;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        stacks += kmem_classes[b].kc_highwat * sizeof(void *);
+        stacks += (1 + kmem_classes[b].kc_highwat) * sizeof(void *); /* guard, stack */
     *needed = counts + stacks;
     uint32_t npages = (uint32_t)((counts + stacks + KMEM_PAGE_MASK) >> KMEM_PAGE_SHIFT);
     struct kmem_page head = { KMEM_KIND_INTERNAL, 0, 0, npages };
@@ -199,6 +217,7 @@ size_t kmem_tcache_activate(struct kmem_tcache *tc, size_t *needed)
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
         bin->tb_counts = (struct kmem_tcount *)(block + (b - 1) * row);
+        *stack++ = (void *)(uintptr_t)no_piece; /* the guard: tb_low[-1] */
         bin->tb_low = stack;
         bin->tb_limit = stack + kmem_classes[b].kc_highwat;
         KMEM_RELAXED_STORE(bin->tb_sp, stack);

@@ -51,7 +51,7 @@ static __attribute__((noinline)) void *malloc_slow(size_t size, int flags, const
 LIBC_API void *malloc(size_t size)
 {
     void *p;
-    if (kmem_cache_pop_as(kmem_request_bucket(size), size, M_MALLOC, 1, &p))
+    if (kmem_cache_pop_as(kmem_request_bin(size), size, M_MALLOC, 1, &p))
         return p;
     return malloc_slow(size, KM_NOWAIT, "malloc");
 }
@@ -70,7 +70,7 @@ LIBC_API void *calloc(size_t n, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    if (kmem_cache_pop_as(kmem_request_bucket(bytes), bytes, M_MALLOC, 1, &p))
+    if (kmem_cache_pop_as(kmem_request_bin(bytes), bytes, M_MALLOC, 1, &p))
         return __builtin_memset(p, 0, bytes);
     return malloc_slow(bytes, KM_NOWAIT | KM_ZERO, "calloc");
 }
