@@ -198,8 +198,10 @@ struct kmem_tbin {
     struct kmem_tcount tb_own;   /* more counts of slot KMEM_TSLOT_OWN, kept
                                     on the bin's own cache line: the C
                                     library's calls count here */
-    uint64_t tb_pad;             /* a bin is 64 bytes */
-};
+    uint32_t tb_fill;            /* [O] pieces the next refill takes
+                                    (src/core/tcache/tcache.h) */
+    uint32_t tb_room;            /* [O] the most pieces the bin holds */
+};                               /* a bin is 64 bytes */
 /* The slot whose figure is its row's counts plus every bin's tb_own. */
 #define KMEM_TSLOT_OWN 1u
 struct kmem_tcache {

@@ -45,6 +45,17 @@
 #define KMEM_TCACHE_BIN_BYTES  (32u << 10)
 #define KMEM_TCACHE_BIN_MIN    4u
 #define KMEM_TCACHE_BIN_MAX    256u
+/* A bin starts small and grows with its refills: the first takes this many
+ * pieces, each one after it twice as many as the one before, up to half
+ * the bin; the bin holds twice its last refill, and at least its
+ * kc_highwat divided by KMEM_TCACHE_ROOM_LEAST_DIV. So a size a thread
+ * uses a few times costs a few pieces, not a batch of them, and a thread
+ * that only frees a size (a consumer of what others allocate) keeps only
+ * that least, given back in halves. */
+#define KMEM_TCACHE_FILL_FIRST    4u
+#ifndef KMEM_TCACHE_ROOM_LEAST_DIV
+#define KMEM_TCACHE_ROOM_LEAST_DIV 4u
+#endif
 
 /* Free pages kept resident for reuse before the oldest are given back:
  * at least this many bytes, or this fraction (1/n) of the memory in use. */

@@ -96,7 +96,10 @@ struct kmem_class {
     uint32_t kc_pages;   /* pages per slab */
     uint32_t kc_pieces;  /* pieces per slab, at most KMEM_SLAB_MAXPIECES */
     uint32_t kc_highwat; /* most pieces a thread cache keeps */
-    uint32_t kc_batch;   /* pieces moved per exchange with a thread cache */
+    uint32_t kc_batch;   /* most pieces moved per exchange with a thread
+                            cache: highwat / 2 */
+    uint32_t kc_fill_first; /* what a thread cache's first refill takes */
+    uint32_t kc_room_least; /* the least a thread cache's bin holds */
     uint32_t kc_xfer;    /* pieces the bucket's transfer cache holds at most */
     uint32_t kc_magic;   /* ceil(2^32 / kc_size): see kmem_piece_starts */
 };

@@ -46,6 +46,11 @@ void kmem_buckets_init(uint32_t tcache_bytes)
             hw = KMEM_TCACHE_BIN_MAX;
         c->kc_highwat = hw;
         c->kc_batch = hw / 2;
+        c->kc_fill_first = c->kc_batch < KMEM_TCACHE_FILL_FIRST ? c->kc_batch
+                                                                : KMEM_TCACHE_FILL_FIRST;
+        c->kc_room_least = hw / KMEM_TCACHE_ROOM_LEAST_DIV;
+        if (c->kc_room_least < 2 * c->kc_fill_first)
+            c->kc_room_least = 2 * c->kc_fill_first;
         uint32_t xfer = KMEM_XFER_BYTES / c->kc_size;
         if (xfer < 2 * c->kc_batch)
             xfer = 2 * c->kc_batch;

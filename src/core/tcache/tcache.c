@@ -24,7 +24,7 @@
 static const uintptr_t no_piece[2] __attribute__((aligned(16)));
 static void *no_stack[1] = { (void *)(uintptr_t)no_piece };
 #define NO_STACK (&no_stack[1])
-#define NO_BIN   { NO_STACK, NO_STACK, NO_STACK, NULL, { 0, 0, 0 }, 0 }
+#define NO_BIN   { NO_STACK, NO_STACK, NO_STACK, NULL, { 0, 0, 0 }, 0, 0 }
 #define NO_BINS_11 NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN
 #if KMEM_NBUCKETS + 1 == 11
 #define NO_BINS { NO_BINS_11 }
@@ -161,6 +161,8 @@ static void close_bins(struct kmem_tcache *tc)
         bin->tb_low = NO_STACK;
         bin->tb_limit = NO_STACK;
         bin->tb_counts = NULL;
+        bin->tb_fill = 0;
+        bin->tb_room = 0;
     }
 }
 
@@ -219,9 +221,11 @@ size_t kmem_tcache_activate(struct kmem_tcache *tc, size_t *needed)
         bin->tb_counts = (struct kmem_tcount *)(block + (b - 1) * row);
         *stack++ = (void *)(uintptr_t)no_piece; /* the guard: tb_low[-1] */
         bin->tb_low = stack;
-        bin->tb_limit = stack + kmem_classes[b].kc_highwat;
+        bin->tb_fill = kmem_classes[b].kc_fill_first;
+        bin->tb_room = kmem_classes[b].kc_room_least;
+        bin->tb_limit = kmem_tbin_end(bin);
         KMEM_RELAXED_STORE(bin->tb_sp, stack);
-        stack = bin->tb_limit;
+        stack += kmem_classes[b].kc_highwat;
     }
     kmem_lock_acquire(&registry_lock);
     registry_link(tc);
@@ -249,12 +253,20 @@ size_t kmem_tcache_retire(struct kmem_tcache *tc, bool *to_slabs)
 bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b)
 {
     struct kmem_tbin *bin = &tc->tc_bins[b];
+    const struct kmem_class *c = &kmem_classes[b];
     kmem_bucket_lock(b);
-    uint32_t n = kmem_bucket_take_locked(b, kmem_classes[b].kc_batch, bin->tb_low);
+    uint32_t n = kmem_bucket_take_locked(b, bin->tb_fill, bin->tb_low);
     KMEM_RELAXED_STORE(bin->tb_sp, bin->tb_low + n);
     kmem_bucket_unlock(b);
     bin->tb_limit = bin->tb_low; /* the next free samples (see kmem_fastpath.h) */
-    return n != 0;
+    if (n == 0)
+        return false;
+    if (bin->tb_fill < c->kc_batch) {
+        bin->tb_fill = 2 * bin->tb_fill < c->kc_batch ? 2 * bin->tb_fill : c->kc_batch;
+        if (bin->tb_room < 2 * bin->tb_fill)
+            bin->tb_room = 2 * bin->tb_fill;
+    }
+    return true;
 }
 
 bool kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep)
@@ -271,15 +283,14 @@ bool kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep)
 unsigned kmem_tcache_make_room(struct kmem_tcache *tc, unsigned b)
 {
     struct kmem_tbin *bin = &tc->tc_bins[b];
-    void **end = kmem_tbin_end(bin, b);
     unsigned what = 0;
-    if (bin->tb_limit != end) {
-        bin->tb_limit = end;
+    if (bin->tb_limit != kmem_tbin_end(bin)) {
+        bin->tb_limit = kmem_tbin_end(bin);
         what |= KMEM_TC_RUN_ENDED;
     }
-    if (bin->tb_sp == end) {
+    if (bin->tb_sp == kmem_tbin_end(bin)) {
         what |= KMEM_TC_DRAINED;
-        if (kmem_tcache_drain(tc, b, kmem_classes[b].kc_highwat / 2))
+        if (kmem_tcache_drain(tc, b, bin->tb_room / 2))
             what |= KMEM_TC_TO_SLABS;
     }
     return what;
