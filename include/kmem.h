@@ -148,7 +148,8 @@ struct kmem_type_stats {
  * thread's counters are read separately, so figures may lag by the
  * operations in flight. maxused is sampled whenever the counters are
  * folded together (thread-cache batch exchanges, statistics reads, limited
- * requests), so a peak shorter than one cache batch can be missed.
+ * requests), so a peak shorter than one cache batch can be missed; it is
+ * never raised above what the type held at some moment.
  * Returns KMEM_OK, or KMEM_ERR_INVAL for a NULL argument. */
 KMEM_API int kmem_type_stats(const struct kmem_type *type,
                              struct kmem_type_stats *out);

@@ -337,6 +337,11 @@ void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum)
             sum->allocs[b] += allocs_in(tc, b, slot, &req);
             sum->req_bytes += req;
         }
+    for (unsigned b = 0; b <= KMEM_NBUCKETS; b++)
+        sum->frees_late[b] = retired[slot][b].tn_frees;
+    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+            sum->frees_late[b] += frees_in(tc, b, slot);
 }
 
 int64_t kmem_tcache_own_bytes(struct kmem_tcache *tc, unsigned slot)

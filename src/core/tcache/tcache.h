@@ -103,10 +103,12 @@ unsigned kmem_tcache_make_room(struct kmem_tcache *tc, unsigned b);
 /* Give all of the cache's pieces back; true if some went onto slabs. */
 bool kmem_tcache_flush(struct kmem_tcache *tc);
 
-/* A slot's figures as counted by thread caches, by bucket. */
+/* A slot's figures as counted by thread caches, by bucket: the frees read
+ * before the allocations and again after them (frees_late). */
 struct kmem_tsum {
     uint64_t allocs[KMEM_NBUCKETS + 1];
     uint64_t frees[KMEM_NBUCKETS + 1];
+    uint64_t frees_late[KMEM_NBUCKETS + 1];
     uint64_t req_bytes;
 };
 
@@ -116,10 +118,18 @@ struct kmem_tsum {
 bool kmem_tcache_registry_lock(bool try);
 void kmem_tcache_registry_unlock(void);
 
-/* Registry lock held: the frees, then the allocations, counted in `slot`
- * by live caches and retired ones, into *sum (overwritten). The frees are
- * read first: a block's allocation is counted before its free, so every
- * free seen has its allocation seen too. */
+/* Registry lock held: the frees, then the allocations, then the frees
+ * again, counted in `slot` by live caches and retired ones, into *sum
+ * (overwritten). While other threads go on, with A(t) and F(t) the counts
+ * at time t, and the three reads at t1 < t2 < t3:
+ *
+ *     allocs - frees      = A(t2) - F(t1) >= A(t2) - F(t2)  (every free
+ *                           seen has its allocation seen: never below 0)
+ *     allocs - frees_late = A(t2) - F(t3) <= A(t2) - F(t2)  (never above
+ *                           what was in use at t2: for high-water marks)
+ *
+ * The gap between the two is what the other threads did during the read,
+ * which is large when the reading thread is descheduled in the middle. */
 void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum);
 
 /* The bytes of pieces that the calling thread's cache `tc` counted out

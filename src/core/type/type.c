@@ -67,6 +67,9 @@ void kmem_type_register(struct kmem_type *type)
 struct counts {
     uint64_t calls, frees, req_bytes, alloc_bytes;
     int64_t pieces[KMEM_NBUCKETS + 1];
+    int64_t pieces_low[KMEM_NBUCKETS + 1]; /* with the frees read last: never
+                                              above what was in use (see
+                                              kmem_tcache_sum_slot) */
     int64_t large;
 };
 
@@ -83,9 +86,9 @@ static bool read_counts(const struct kmem_type *type, struct counts *c, bool try
     c->req_bytes = LOAD(type->ks_req_bytes);
     c->alloc_bytes = LOAD(type->ks_alloc_bytes);
     c->large = (int64_t)LOAD(type->ks_large);
-    c->pieces[0] = 0;
+    c->pieces[0] = c->pieces_low[0] = 0;
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        c->pieces[b] = (int64_t)LOAD(type->ks_pieces[b]);
+        c->pieces_low[b] = c->pieces[b] = (int64_t)LOAD(type->ks_pieces[b]);
     kmem_tcache_registry_unlock();
     if (slot != 0)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
@@ -93,6 +96,7 @@ static bool read_counts(const struct kmem_type *type, struct counts *c, bool try
             c->calls += sum.allocs[b];
             c->alloc_bytes += sum.allocs[b] * kmem_bucket_size(b);
             c->pieces[b] += (int64_t)(sum.allocs[b] - sum.frees[b]);
+            c->pieces_low[b] += (int64_t)(sum.allocs[b] - sum.frees_late[b]);
         }
     if (slot != 0)
         c->req_bytes += sum.req_bytes;
@@ -113,13 +117,26 @@ static uint64_t at_least_0(int64_t v)
     return v > 0 ? (uint64_t)v : 0;
 }
 
-/* Bytes the type holds, by the counts, each part at least 0. */
-static uint64_t memuse_in(const struct counts *c)
+/* Bytes the type holds, by the counts (pieces: c->pieces or
+ * c->pieces_low), each part at least 0. */
+static uint64_t memuse_by(const struct counts *c, const int64_t *pieces)
 {
     uint64_t bytes = at_least_0(c->large);
     for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-        bytes += at_least_0(c->pieces[b]) * kmem_bucket_size(b);
+        bytes += at_least_0(pieces[b]) * kmem_bucket_size(b);
     return bytes;
+}
+
+static uint64_t memuse_in(const struct counts *c)
+{
+    return memuse_by(c, c->pieces);
+}
+
+/* What a high-water mark may be raised to: memuse as it was at one moment
+ * of the reading, or less, never more (kmem_tcache_sum_slot). */
+static uint64_t memuse_for_max(const struct counts *c)
+{
+    return memuse_by(c, c->pieces_low);
 }
 
 static uint64_t memuse_of(struct kmem_type *type)
@@ -149,7 +166,7 @@ void kmem_type_sample(struct kmem_type *type)
 {
     struct counts c;
     if (read_counts(type, &c, true)) {
-        uint64_t used = memuse_in(&c);
+        uint64_t used = memuse_for_max(&c);
         __atomic_store_n(&type->ks_estimate, (int64_t)used, __ATOMIC_RELAXED);
         sample_max(type, used);
     }
@@ -303,7 +320,9 @@ int kmem_type_admit_limited(struct kmem_type *type, struct kmem_size size, size_
     }
     ADD(type->ks_alloc_bytes, rounded);
     hold(type, size, +1);
-    sample_max(type, memuse_of(type));
+    struct counts c;
+    read_counts(type, &c, false);
+    sample_max(type, memuse_for_max(&c));
     kmem_lock_release(&types_lock);
     return KMEM_ADMIT_COUNTED;
 }
@@ -329,8 +348,12 @@ void kmem_type_take_reading(struct kmem_type *type, struct kmem_type_reading *ou
     out->tr_rounded = c.alloc_bytes;
     ts->inuse = minus(c.calls, c.frees);
     ts->memuse = memuse_in(&c);
-    sample_max(type, ts->memuse);
+    sample_max(type, memuse_for_max(&c));
+    /* Shown at least as high as the memuse shown with it; kept no higher
+     * than what was in use at some moment. */
     ts->maxused = KMEM_RELAXED_LOAD(type->ks_maxused);
+    if (ts->maxused < ts->memuse)
+        ts->maxused = ts->memuse;
     ts->calls = c.calls;
     ts->limit = KMEM_RELAXED_LOAD(type->ks_limit);
     ts->limblocks = LOAD(type->ks_limblocks);
