@@ -308,6 +308,12 @@ static inline void *kmem_tbin_take(struct kmem_tbin *bin)
     if (__builtin_expect(piece[1] != kmem_piece_key(piece), 0))
         return 0;
     KMEM_OWNER_STORE(bin->tb_sp, sp);
+    /* The next pop reads the next piece, which another thread may have
+     * freed: its line is then in that thread's CPU's cache, and the pop
+     * would wait for it (perf on prodcons -t 4: four fifths of malloc's
+     * samples on that read). Ask for it now. sp[-1] is always readable
+     * (at worst it is the guard), and a prefetch never faults. */
+    __builtin_prefetch(sp[-1], 1);
     piece[1] = 0; /* no longer carries the free key */
     return piece;
 }
