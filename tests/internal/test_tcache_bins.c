@@ -31,11 +31,21 @@ KMEM_TYPE_DEFINE(M_GUARD, "bins", "thread-cache bin test");
 
 static uint64_t allocations; /* made by this test, of M_GUARD */
 
+/* The calling thread's cache. Through a volatile: GCC 12's null-pointer
+ * check (-fsanitize=undefined) on the address of a thread-local variable
+ * tested flags that no instruction had set, and reported a null cache in
+ * fresh_thread. */
+static struct kmem_tcache *this_cache(void)
+{
+    struct kmem_tcache *volatile tc = kmem_tcache_self();
+    return tc;
+}
+
 /* Every bin of the calling thread's cache (not set up yet) is an empty
  * stack on a guard, with nowhere to push. */
 static void *fresh_thread(void *block)
 {
-    struct kmem_tcache *tc = kmem_tcache_self();
+    struct kmem_tcache *tc = this_cache();
     CHECK_EQ(tc->tc_state, KMEM_TC_NEW);
     for (unsigned b = 0; b <= KMEM_NBUCKETS; b++) {
         struct kmem_tbin *bin = &tc->tc_bins[b];
@@ -58,7 +68,7 @@ static void *fresh_thread(void *block)
 /* Pop bucket b's bin empty, then once more. */
 static void drain_and_pop_once_more(unsigned b)
 {
-    struct kmem_tbin *bin = &kmem_tcache_self()->tc_bins[b];
+    struct kmem_tbin *bin = &this_cache()->tc_bins[b];
     void *guard_piece = bin->tb_low[-1];
     uint32_t n = kmem_tbin_count(bin), got = 0;
     void **held = malloc((n + 1) * sizeof *held);
@@ -105,7 +115,7 @@ static void *growing_thread(void *arg)
     unsigned b = kmem_bucket_index(SIZE);
     const struct kmem_class *c = &kmem_classes[b];
     void *first = kmem_malloc(SIZE, M_GUARD, KM_WAITOK);
-    struct kmem_tcache *tc = kmem_tcache_self();
+    struct kmem_tcache *tc = this_cache();
     if (tc->tc_state != KMEM_TC_ACTIVE) {
         kmem_free(first, M_GUARD);
         return NULL;
@@ -164,7 +174,7 @@ static void *freeing_thread(void *arg)
     unsigned b = kmem_bucket_index(SIZE);
     void *warm = kmem_malloc(2 * SIZE, M_GUARD, KM_WAITOK); /* sets the cache up */
     allocations++;
-    struct kmem_tcache *tc = kmem_tcache_self();
+    struct kmem_tcache *tc = this_cache();
     uint32_t most = 0;
     for (uint32_t i = 0; blocks[i] != NULL; i++) {
         kmem_free(blocks[i], M_GUARD);
@@ -202,7 +212,7 @@ int main(void)
     REQUIRE(pthread_create(&t, NULL, fresh_thread, block) == 0, "pthread_create");
     pthread_join(t, NULL);
 
-    struct kmem_tcache *tc = kmem_tcache_self();
+    struct kmem_tcache *tc = this_cache();
     if (tc->tc_state == KMEM_TC_ACTIVE) {
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             const uintptr_t *guard_piece = tc->tc_bins[b].tb_low[-1];
