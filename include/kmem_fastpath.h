@@ -227,7 +227,7 @@ struct kmem_fastpath {
     uintptr_t fp_base;                      /* first page of the arena */
     uintptr_t fp_size;                      /* bytes of pages; 0 before init */
     const struct kmem_page *fp_pages;       /* descriptor of each page */
-    uintptr_t fp_secret;                    /* free key = secret ^ address */
+    uintptr_t fp_secret;                    /* [A] free key = secret ^ address */
     uint32_t fp_magic[256];                 /* by page kind: ceil(2^32 / size) for a
                                                slab's first page, 0 for others */
     uint32_t fp_limit[256];                 /* by page kind: offset * magic (mod 2^32)
@@ -289,7 +289,10 @@ static inline unsigned kmem_request_bucket(size_t size)
  * (src/core/bucket/bucket.h). */
 static inline uintptr_t kmem_piece_key(const void *piece)
 {
-    return KMEM_FASTPATH_.fp_secret ^ (uintptr_t)piece;
+    /* Atomic (a plain load on the machines kmem supports): a pop reads
+     * the secret to check the guard of an empty bin (kmem_tbin_take), also
+     * before kmem is started, while another thread may be starting it. */
+    return KMEM_RELAXED_LOAD(KMEM_FASTPATH_.fp_secret) ^ (uintptr_t)piece;
 }
 
 /* ---- the thread cache's pop and push ----------------------------------------------

@@ -85,7 +85,7 @@ static int start_locked(const struct kmem_options *options)
     kmem_buckets_fill_new_slabs((s->st_debug & KMEM_DEBUG_JUNK) ? KMEM_JUNK_BYTE : -1);
 
     struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
-    fp->fp_secret = (uintptr_t)(kmem_os_random() | 1);
+    KMEM_RELAXED_STORE(fp->fp_secret, (uintptr_t)(kmem_os_random() | 1)); /* see kmem_piece_key */
     fp->fp_pages = kmem_arena.ka_pages;
     fp->fp_base = kmem_arena.ka_base;
     /* A program that inlines the macros may hold a copy of the fast-path
