@@ -52,10 +52,8 @@
  * uses a few times costs a few pieces, not a batch of them, and a thread
  * that only frees a size (a consumer of what others allocate) keeps only
  * that least, given back in halves. */
-#define KMEM_TCACHE_FILL_FIRST    4u
-#ifndef KMEM_TCACHE_ROOM_LEAST_DIV
+#define KMEM_TCACHE_FILL_FIRST     4u
 #define KMEM_TCACHE_ROOM_LEAST_DIV 4u
-#endif
 
 /* Free pages kept resident for reuse before the oldest are given back:
  * at least this many bytes, or this fraction (1/n) of the memory in use. */
