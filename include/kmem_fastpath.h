@@ -200,8 +200,8 @@ struct kmem_tbin {
                                     library's calls count here */
     uint32_t tb_fill;            /* [O] pieces the next refill takes
                                     (src/core/tcache/tcache.h) */
-    uint32_t tb_room;            /* [O] the most pieces the bin holds */
-};                               /* a bin is 64 bytes */
+    uint32_t tb_pad;             /* a bin is 64 bytes */
+};
 /* The slot whose figure is its row's counts plus every bin's tb_own. */
 #define KMEM_TSLOT_OWN 1u
 struct kmem_tcache {

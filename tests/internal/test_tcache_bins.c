@@ -135,7 +135,7 @@ static void *growing_thread(void *arg)
     if (want_room < 2 * want_fill)
         want_room = 2 * want_fill;
     CHECK_EQ(bin->tb_fill, want_fill);
-    CHECK_EQ(bin->tb_room, want_room);
+    CHECK_EQ(kmem_tbin_room(bin, b), want_room);
     while (n < MAX && refills < 8) {
         bool empty = kmem_tbin_count(bin) == 0;
         held[n++] = kmem_malloc(SIZE, M_GUARD, KM_WAITOK);
@@ -150,18 +150,18 @@ static void *growing_thread(void *arg)
         if (want_room < 2 * want_fill)
             want_room = 2 * want_fill;
         CHECK_EQ(bin->tb_fill, want_fill);
-        CHECK_EQ(bin->tb_room, want_room);
-        CHECK(bin->tb_room <= c->kc_highwat, "room %u past highwat %u", bin->tb_room,
-              c->kc_highwat);
+        CHECK_EQ(kmem_tbin_room(bin, b), want_room);
+        CHECK(kmem_tbin_room(bin, b) <= c->kc_highwat, "room %u past highwat %u",
+              kmem_tbin_room(bin, b), c->kc_highwat);
     }
-    CHECK(bin->tb_fill == c->kc_batch && bin->tb_room == 2 * c->kc_batch,
+    CHECK(bin->tb_fill == c->kc_batch && kmem_tbin_room(bin, b) == 2 * c->kc_batch,
           "after %u refills: fill %u (batch %u), room %u", refills, bin->tb_fill, c->kc_batch,
-          bin->tb_room);
+          kmem_tbin_room(bin, b));
     /* Freeing them all: the bin never holds more than its room. */
     for (uint32_t i = 0; i < n; i++) {
         kmem_free(held[i], M_GUARD);
-        CHECK(kmem_tbin_count(bin) <= bin->tb_room, "free %u: %u pieces, room %u", i,
-              kmem_tbin_count(bin), bin->tb_room);
+        CHECK(kmem_tbin_count(bin) <= kmem_tbin_room(bin, b), "free %u: %u pieces, room %u", i,
+              kmem_tbin_count(bin), kmem_tbin_room(bin, b));
     }
     allocations++; /* first */
     return NULL;

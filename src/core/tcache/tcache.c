@@ -162,7 +162,6 @@ static void close_bins(struct kmem_tcache *tc)
         bin->tb_limit = NO_STACK;
         bin->tb_counts = NULL;
         bin->tb_fill = 0;
-        bin->tb_room = 0;
     }
 }
 
@@ -222,8 +221,7 @@ size_t kmem_tcache_activate(struct kmem_tcache *tc, size_t *needed)
         *stack++ = (void *)(uintptr_t)no_piece; /* the guard: tb_low[-1] */
         bin->tb_low = stack;
         bin->tb_fill = kmem_classes[b].kc_fill_first;
-        bin->tb_room = kmem_classes[b].kc_room_least;
-        bin->tb_limit = kmem_tbin_end(bin);
+        bin->tb_limit = kmem_tbin_end(bin, b);
         KMEM_RELAXED_STORE(bin->tb_sp, stack);
         stack += kmem_classes[b].kc_highwat;
     }
@@ -261,11 +259,7 @@ bool kmem_tcache_refill(struct kmem_tcache *tc, unsigned b)
     bin->tb_limit = bin->tb_low; /* the next free samples (see kmem_fastpath.h) */
     if (n == 0)
         return false;
-    if (bin->tb_fill < c->kc_batch) {
-        bin->tb_fill = 2 * bin->tb_fill < c->kc_batch ? 2 * bin->tb_fill : c->kc_batch;
-        if (bin->tb_room < 2 * bin->tb_fill)
-            bin->tb_room = 2 * bin->tb_fill;
-    }
+    bin->tb_fill = 2 * bin->tb_fill < c->kc_batch ? 2 * bin->tb_fill : c->kc_batch;
     return true;
 }
 
@@ -283,14 +277,15 @@ bool kmem_tcache_drain(struct kmem_tcache *tc, unsigned b, uint32_t keep)
 unsigned kmem_tcache_make_room(struct kmem_tcache *tc, unsigned b)
 {
     struct kmem_tbin *bin = &tc->tc_bins[b];
+    void **end = kmem_tbin_end(bin, b);
     unsigned what = 0;
-    if (bin->tb_limit != kmem_tbin_end(bin)) {
-        bin->tb_limit = kmem_tbin_end(bin);
+    if (bin->tb_limit != end) {
+        bin->tb_limit = end;
         what |= KMEM_TC_RUN_ENDED;
     }
-    if (bin->tb_sp == kmem_tbin_end(bin)) {
+    if (bin->tb_sp == end) {
         what |= KMEM_TC_DRAINED;
-        if (kmem_tcache_drain(tc, b, bin->tb_room / 2))
+        if (kmem_tcache_drain(tc, b, kmem_tbin_room(bin, b) / 2))
             what |= KMEM_TC_TO_SLABS;
     }
     return what;
@@ -320,28 +315,31 @@ void kmem_tcache_registry_unlock(void)
     kmem_lock_release(&registry_lock);
 }
 
+/* The frees counted in `slot`, by bucket, retired and live. */
+static void sum_frees(unsigned slot, uint64_t frees[KMEM_NBUCKETS + 1])
+{
+    for (unsigned b = 0; b <= KMEM_NBUCKETS; b++)
+        frees[b] = retired[slot][b].tn_frees;
+    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
+        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
+            frees[b] += frees_in(tc, b, slot);
+}
+
 void kmem_tcache_sum_slot(unsigned slot, struct kmem_tsum *sum)
 {
+    sum_frees(slot, sum->frees);
     sum->req_bytes = 0;
     for (unsigned b = 0; b <= KMEM_NBUCKETS; b++) {
-        sum->frees[b] = retired[slot][b].tn_frees;
         sum->allocs[b] = retired[slot][b].tn_allocs;
         sum->req_bytes += retired[slot][b].tn_req_bytes;
     }
-    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
-        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-            sum->frees[b] += frees_in(tc, b, slot);
     for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
         for (unsigned b = 1; b <= KMEM_NBUCKETS; b++) {
             uint64_t req;
             sum->allocs[b] += allocs_in(tc, b, slot, &req);
             sum->req_bytes += req;
         }
-    for (unsigned b = 0; b <= KMEM_NBUCKETS; b++)
-        sum->frees_late[b] = retired[slot][b].tn_frees;
-    for (struct kmem_tcache *tc = registry; tc != NULL; tc = tc->tc_next)
-        for (unsigned b = 1; b <= KMEM_NBUCKETS; b++)
-            sum->frees_late[b] += frees_in(tc, b, slot);
+    sum_frees(slot, sum->frees_late);
 }
 
 int64_t kmem_tcache_own_bytes(struct kmem_tcache *tc, unsigned slot)

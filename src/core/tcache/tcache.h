@@ -6,22 +6,21 @@
  * finds its bin non-empty and a free that finds room touch only the
  * thread's own memory (kmem_cache_pop/push in include/kmem_fastpath.h, the
  * one definition of pop and push). An empty bin takes tb_fill pieces from
- * the bucket in one locked exchange; a full bin (tb_room pieces) gives its
- * oldest half back. Both grow with the bin's refills:
+ * the bucket in one locked exchange; a full bin gives its oldest half back.
+ * The fill grows with the bin's refills, and the room with it:
  *
- *     set up        tb_fill = kc_fill_first (4), tb_room = kc_room_least
- *                   (kc_highwat / 4, at least 2 * kc_fill_first)
- *     each refill   tb_fill = min(2 * tb_fill, kc_batch),
- *                   tb_room = max(tb_room, 2 * tb_fill)    (<= kc_highwat)
+ *     set up        tb_fill = kc_fill_first (4)
+ *     each refill   tb_fill = min(2 * tb_fill, kc_batch)
+ *     room          max(kc_room_least, 2 * tb_fill) <= kc_highwat
+ *                   (kc_room_least: kc_highwat / 4, at least 2 * kc_fill_first)
  *
  * so a size the thread uses a few times costs a few pieces, not a batch of
  * them, and a thread that only frees a size (a consumer of what others
- * allocate) never refills it and keeps at most the least room of it. A
- * thread that stops
- * allocating holds at most sum(kc_highwat * kc_size) bytes in its cache:
- * 896 KiB with four classes per doubling, 252 KiB with the 1988 buckets
- * (KMEM_TCACHE_BYTES scales it); when it exits, its cache goes back to
- * the buckets.
+ * allocate) never refills it and keeps at most kc_room_least of it. A
+ * thread that stops allocating holds at most sum(kc_highwat * kc_size)
+ * bytes in its cache: 896 KiB with four classes per doubling, 252 KiB with
+ * the 1988 buckets (KMEM_TCACHE_BYTES scales it); when it exits, its cache
+ * goes back to the buckets.
  *
  * The cache also counts, per type slot and bucket, the allocations, frees
  * and requested bytes it served (struct kmem_tcount, tb_counts). Slots are
@@ -61,11 +60,18 @@ static inline uint32_t kmem_tbin_count(const struct kmem_tbin *bin)
     return (uint32_t)(KMEM_RELAXED_LOAD(bin->tb_sp) - bin->tb_low);
 }
 
-/* Where a bin is full: tb_room pieces up, at most the bucket's kc_highwat
- * (the stack's size). */
-static inline void **kmem_tbin_end(const struct kmem_tbin *bin)
+/* The most pieces bin b holds (see above): at most the bucket's
+ * kc_highwat, the stack's size, since tb_fill <= kc_batch. */
+static inline uint32_t kmem_tbin_room(const struct kmem_tbin *bin, unsigned b)
 {
-    return bin->tb_low + bin->tb_room;
+    uint32_t least = kmem_classes[b].kc_room_least;
+    return 2 * bin->tb_fill > least ? 2 * bin->tb_fill : least;
+}
+
+/* Where bin b is full. */
+static inline void **kmem_tbin_end(const struct kmem_tbin *bin, unsigned b)
+{
+    return bin->tb_low + kmem_tbin_room(bin, b);
 }
 
 /* Set up the calling thread's cache (state NEW): its block from the arena,
