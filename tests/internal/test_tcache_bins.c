@@ -10,9 +10,13 @@
  * guard untouched, and never hands out the guard's piece; the slow path
  * then refills it; every bin of an active cache has its guard in place.
  *
- * Growth: a bin's first refill takes kc_fill_first pieces, each one after
- * it twice as many up to kc_batch, and its room grows to twice the fill
- * (from kc_room_least, never past kc_highwat); a thread that only frees a
+ * Growth: a bin's first refill asks for kc_fill_first pieces, each one
+ * after it for twice as many up to kc_batch, and its room grows to twice
+ * the fill (from kc_room_least, never past kc_highwat). A refill gets what
+ * it asks for, or less only when the bucket had no more to give without
+ * a new slab: it carves at most one, and none once it has a piece (so
+ * that a bin's growth never makes the heap grow by more than a slab). A
+ * thread that only frees a
  * size (what another thread allocated) never holds more than the least
  * room of it. And threads' caches, closed when they exit, leave the
  * type's accounts exact.
@@ -136,16 +140,32 @@ static void *growing_thread(void *arg)
         want_room = 2 * want_fill;
     CHECK_EQ(bin->tb_fill, want_fill);
     CHECK_EQ(kmem_tbin_room(bin, b), want_room);
+    const struct kmem_bucket *kb = &kmem_buckets[b];
+    uint32_t short_refills = 0;
     while (n < MAX && refills < 8) {
         bool empty = kmem_tbin_count(bin) == 0;
+        uint64_t slabs = __atomic_load_n(&kb->kb_slabs, __ATOMIC_RELAXED);
         held[n++] = kmem_malloc(SIZE, M_GUARD, KM_WAITOK);
         allocations++;
         if (!empty)
             continue;
-        /* That allocation refilled the bin with the fill, and took one. */
+        /* That allocation refilled the bin and took one of it: the fill,
+         * or less with the bucket left with nothing but the untouched
+         * rest of at most one slab carved for it. */
         refills++;
-        CHECK(kmem_tbin_count(bin) == want_fill - 1, "refill %u: %u pieces, fill %u", refills,
-              kmem_tbin_count(bin), want_fill);
+        uint32_t got = kmem_tbin_count(bin) + 1;
+        uint64_t carved = __atomic_load_n(&kb->kb_slabs, __ATOMIC_RELAXED) - slabs;
+        CHECK(got <= want_fill && carved <= 1, "refill %u: %u pieces, fill %u, %llu slabs carved",
+              refills, got, want_fill, (unsigned long long)carved);
+        if (got < want_fill) {
+            short_refills++;
+            kmem_bucket_lock(b);
+            CHECK(kb->kb_xfer == 0 && kb->kb_partial == 0,
+                  "refill %u: %u pieces of a fill of %u, with %u in the transfer cache and "
+                  "slab %u partial",
+                  refills, got, want_fill, kb->kb_xfer, kb->kb_partial);
+            kmem_bucket_unlock(b);
+        }
         want_fill = want_fill * 2 < c->kc_batch ? want_fill * 2 : c->kc_batch;
         if (want_room < 2 * want_fill)
             want_room = 2 * want_fill;
@@ -154,6 +174,10 @@ static void *growing_thread(void *arg)
         CHECK(kmem_tbin_room(bin, b) <= c->kc_highwat, "room %u past highwat %u",
               kmem_tbin_room(bin, b), c->kc_highwat);
     }
+    /* 64-byte pieces, 64 to a slab, a fill of up to 128: the last
+     * refills were short. */
+    CHECK(short_refills > 0 || c->kc_pieces >= c->kc_batch, "no short refill (%u pieces a slab)",
+          c->kc_pieces);
     CHECK(bin->tb_fill == c->kc_batch && kmem_tbin_room(bin, b) == 2 * c->kc_batch,
           "after %u refills: fill %u (batch %u), room %u", refills, bin->tb_fill, c->kc_batch,
           kmem_tbin_room(bin, b));

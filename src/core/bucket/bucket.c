@@ -106,7 +106,8 @@ static __attribute__((noinline)) uint32_t take_from_slabs(unsigned b, uint32_t n
     struct kmem_class *c = &kmem_classes[b];
     uint32_t got = 0;
     while (got < n) {
-        if (kb->kb_partial == 0 && !carve(b))
+        /* A new slab only when there is nothing else to give. */
+        if (kb->kb_partial == 0 && (got > 0 || !carve(b)))
             break;
         uint32_t slab = kb->kb_partial - 1;
         struct kmem_page *d = kmem_page_of(slab);

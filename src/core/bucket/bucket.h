@@ -23,6 +23,11 @@
  * So taking a piece is O(1) whatever the slab holds (carving used to
  * write all of up to 256 pieces). Only the slab carved last can have
  * fresh pieces: a slab is carved only when no slab has a free piece.
+ * And a take carves at most one slab, and none once it has a piece: a
+ * thread cache asking for a whole fill gets less rather than make the
+ * heap grow by more than a slab for pieces that may never be used (in a
+ * single thread, a bucket's slabs then exceed its most pieces ever in
+ * use by at most one slab, whatever the fills).
  *
  * Invariants, per bucket (under kb_lock):
  *   kb_slabs * kc_pieces == pieces handed out + pieces in thread caches
@@ -145,9 +150,10 @@ static inline void kmem_bucket_unlock(unsigned b)
 }
 
 /*
- * Take up to n pieces of bucket b into out[], carving a new slab if none
- * is free; each still carries the free key. Returns how many were taken;
- * 0 when the arena is exhausted. The caller holds the bucket lock (a
+ * Take up to n pieces of bucket b into out[], carving a new slab only if
+ * none is free (and then one); each still carries the free key. Returns
+ * how many were taken, fewer than n when a new slab was needed; 0 when
+ * the arena is exhausted. The caller holds the bucket lock (a
  * thread cache's refill).
  */
 uint32_t kmem_bucket_take_locked(unsigned b, uint32_t n, void **out);
