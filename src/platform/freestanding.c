@@ -145,6 +145,11 @@ uint64_t kmem_os_now_ns(void)
     return hooks.now_ns != NULL ? hooks.now_ns() : 0;
 }
 
+uint64_t kmem_os_now_coarse_ns(void)
+{
+    return kmem_os_now_ns();
+}
+
 uint64_t kmem_os_random(void)
 {
     return hooks.seed ^ (uint64_t)(uintptr_t)region_base ^ 0x9e3779b97f4a7c15u;

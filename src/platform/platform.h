@@ -173,6 +173,11 @@ const char *kmem_os_getenv(const char *name);
 /* Monotonic time in nanoseconds (0 when the platform has no clock). */
 uint64_t kmem_os_now_ns(void);
 
+/* The same clock read as cheaply as the platform can, to within a few
+ * milliseconds: for the slow paths' checks of whether something is due,
+ * which may run many thousand times a second. */
+uint64_t kmem_os_now_coarse_ns(void);
+
 /* Some unpredictable bits, for the free-list key. */
 uint64_t kmem_os_random(void);
 

@@ -2,9 +2,10 @@
 /*
  * test_classes.c — the bucket table kmem_buckets_init fills
  * (core/bucket/classes): each bucket's slab size and piece count, the
- * thread-cache and transfer-cache sizes derived from the cache budget, and
- * the fast path's size-to-bucket table, against the rules stated in
- * core/base/config.h and bucket.h, recomputed here.
+ * thread-cache and transfer-cache sizes derived from the cache budget, the
+ * fast path's size-to-bucket table, and the multiply that finds a piece in
+ * its slab, against the rules stated in core/base/config.h and bucket.h,
+ * recomputed here.
  */
 #include "core/bucket/bucket.h"
 
@@ -63,6 +64,19 @@ static void check_table(uint32_t tcache_bytes)
         CHECK(c->kc_xfer >= c->kc_batch, "bucket %u: transfer cache below a batch", b);
         uint64_t magic = (((uint64_t)1 << 32) + c->kc_size - 1) / c->kc_size;
         CHECK_EQ(KMEM_ABI(kmem_fastpath).fp_magic[b], magic);
+        /* The multiply that stands for a division, at every offset of a
+         * slab: the piece's index, and whether it starts there. */
+        uint32_t bytes = c->kc_pages * KMEM_PAGE_SIZE, wrong = 0;
+        for (uint32_t off = 0; off < bytes; off++) {
+            bool starts = off % c->kc_size == 0 && off / c->kc_size < c->kc_pieces;
+            if (kmem_slab_piece_index(c, off) != off / c->kc_size ||
+                kmem_slab_piece_starts(c, off) != starts) {
+                if (wrong++ == 0)
+                    CHECK(0, "bucket %u (%u bytes), offset %u: index %u, starts %d", b,
+                          c->kc_size, off, kmem_slab_piece_index(c, off),
+                          (int)kmem_slab_piece_starts(c, off));
+            }
+        }
     }
     CHECK_EQ(prev, KMEM_MAXALLOCSAVE);
     /* The table the fast path reads for variable sizes agrees with the

@@ -61,7 +61,7 @@ static size_t length_for(uint64_t ntypes)
 
 void kmem_export_start(void)
 {
-    __atomic_store_n(&start_ns, kmem_os_now_ns(), __ATOMIC_RELAXED);
+    __atomic_store_n(&start_ns, kmem_os_now_coarse_ns(), __ATOMIC_RELAXED);
     if (!kmem_settings.st_export)
         return;
     kmem_os_export_prepare(kmem_settings.st_export_dir);
@@ -77,7 +77,7 @@ bool kmem_export_enabled(void)
 static bool delay_passed(void)
 {
     uint64_t delay = (uint64_t)kmem_settings.st_export_delay_ms * 1000000u;
-    return kmem_os_now_ns() - __atomic_load_n(&start_ns, __ATOMIC_RELAXED) >= delay;
+    return kmem_os_now_coarse_ns() - __atomic_load_n(&start_ns, __ATOMIC_RELAXED) >= delay;
 }
 
 bool kmem_export_due(void)
@@ -243,7 +243,7 @@ bool kmem_export_fork(enum kmem_fork_phase phase)
     draft_size = 0;
     uint32_t s = __atomic_load_n(&state, __ATOMIC_RELAXED);
     if (s == EX_LIVE || s == EX_WAITING) {
-        __atomic_store_n(&start_ns, kmem_os_now_ns(), __ATOMIC_RELAXED);
+        __atomic_store_n(&start_ns, kmem_os_now_coarse_ns(), __ATOMIC_RELAXED);
         __atomic_store_n(&state, EX_WAITING, __ATOMIC_RELAXED);
     }
     return answer;

@@ -47,11 +47,11 @@ struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t a
     struct kmem_page *d = kmem_page_of(page);
     if (kmem_kind_is_slab_tail(d->ku_kind))
         page -= d->ku_word;
-    uintptr_t off = addr - (uintptr_t)slab_base(page);
-    uint32_t size = kmem_classes[b].kc_size;
+    const struct kmem_class *c = &kmem_classes[b];
+    uint32_t off = (uint32_t)(addr - (uintptr_t)slab_base(page));
     pl.pp_slab = page;
-    pl.pp_index = (uint32_t)(off / size);
-    pl.pp_exact = off % size == 0 && pl.pp_index < kmem_classes[b].kc_pieces;
+    pl.pp_index = kmem_slab_piece_index(c, off);
+    pl.pp_exact = kmem_slab_piece_starts(c, off);
     return pl;
 }
 

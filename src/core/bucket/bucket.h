@@ -193,6 +193,20 @@ void kmem_buckets_lend(unsigned except, uint32_t npages);
 /* Pages of empty slabs held by all buckets (a relaxed read). */
 uint64_t kmem_buckets_empty_pages(void);
 
+/* Where offset `off` of a slab of class c falls, with no division: the
+ * offset (below 2^15) times kc_magic = ceil(2^32 / size) has the piece's
+ * index, off / size, in its high half, and its low half is below the
+ * magic exactly when size divides off (checked for every class and
+ * offset by tests/internal/test_classes.c). */
+static inline uint32_t kmem_slab_piece_index(const struct kmem_class *c, uint32_t off)
+{
+    return (uint32_t)(((uint64_t)off * c->kc_magic) >> 32);
+}
+static inline bool kmem_slab_piece_starts(const struct kmem_class *c, uint32_t off)
+{
+    return off * c->kc_magic < c->kc_magic && off < c->kc_pieces * c->kc_size;
+}
+
 /* The slab a piece lies in: its first page, and the piece's index. */
 struct kmem_piece_place {
     uint32_t pp_slab;  /* first page of the slab */
@@ -202,9 +216,8 @@ struct kmem_piece_place {
 struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t addr);
 
 /* Whether addr, in page `page` of a slab of bucket b, is the start of one
- * of its pieces: pp_exact of kmem_piece_locate without its division (the
- * fast path's multiply, offset * magic mod 2^32 < magic, exact for every
- * offset within a slab). The bucket's own copy of the magic: the fast
+ * of its pieces: pp_exact of kmem_piece_locate, without the index. The
+ * bucket's own copy of the magic: the fast
  * path's table may be another object in a program that links the shared
  * library and copies its data (a copy relocation). */
 static inline bool kmem_piece_starts(unsigned b, uint32_t page, uintptr_t addr)
@@ -212,9 +225,8 @@ static inline bool kmem_piece_starts(unsigned b, uint32_t page, uintptr_t addr)
     const struct kmem_page *d = kmem_page_of(page);
     if (kmem_kind_is_slab_tail(d->ku_kind))
         page -= d->ku_word;
-    const struct kmem_class *c = &kmem_classes[b];
     uint32_t off = (uint32_t)(addr - (uintptr_t)kmem_page_addr(page));
-    return off * c->kc_magic < c->kc_magic && off < c->kc_pieces * c->kc_size;
+    return kmem_slab_piece_starts(&kmem_classes[b], off);
 }
 
 /* The index of the first fresh piece of a slab of bucket b (kc_pieces if

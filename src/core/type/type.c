@@ -205,7 +205,7 @@ void kmem_type_sample_run(struct kmem_type *type, struct kmem_tcache *tc)
 void kmem_type_sample_soon(struct kmem_type *type)
 {
     struct kmem_tcache *tc = kmem_tcache_self();
-    uint32_t now = (uint32_t)(kmem_os_now_ns() >> 20);
+    uint32_t now = (uint32_t)(kmem_os_now_coarse_ns() >> 20);
     if (now != 0 && now == tc->tc_sampled)
         return;
     tc->tc_sampled = now;
@@ -215,7 +215,7 @@ void kmem_type_sample_soon(struct kmem_type *type)
 /* The shared counters of a type grew: raise its high-water mark. Without
  * thread caches they are the whole figure, so the mark is exact and costs
  * neither a clock nor a walk of the caches; with caches, the sum over
- * every cache is sampled at most about once a millisecond. */
+ * every cache is sampled at most about once a millisecond (see type.h). */
 static void grown(struct kmem_type *type)
 {
     if (!KMEM_THREAD_CACHE)

@@ -101,8 +101,10 @@ void kmem_type_sample(struct kmem_type *type);
 struct kmem_tcache;
 void kmem_type_sample_run(struct kmem_type *type, struct kmem_tcache *tc);
 
-/* The same, at most about once a millisecond per thread: summing every
- * cache's counters costs more than the exchanges that call this. */
+/* The same, at most once a millisecond per thread, or once a tick of the
+ * platform's coarse clock where that is longer (a few milliseconds):
+ * summing every cache's counters costs more than the exchanges that call
+ * this, and reading a fine clock at each of them did too. */
 void kmem_type_sample_soon(struct kmem_type *type);
 
 /* A type's figures at one reading: what kmem_type_stats reports, and the
