@@ -14,6 +14,8 @@
 #                suite; baremetal-deps installs the cross compiler and qemu
 #   make bench-bounds  instructions per call, worst and mean, counted by
 #                qemu (-icount) on that machine
+#   make bench-python-suite  peak RSS and time of Python's regression suite
+#                in one process, on kmem and every peer (longer than bench)
 #   make fuzz    run each fuzzer (tests/fuzz/) for FUZZ_SECONDS (600)
 #
 # Variants are built by mk/build.mk into build/<variant>:
@@ -43,7 +45,7 @@ THREADED_TESTS := test_smoke test_threads test_limits_threads test_prodcons test
 .PHONY: all lib test test-layers test-release test-freestanding test-asan test-tsan test-install test-export \
         test-deps test-dropin test-pow2 test-bench test-fuzz fuzz fuzz-corpus bench bench-deps \
         bench-readme install uninstall install-list deb clean test-freestanding32 baremetal \
-        baremetal-deps baremetal-build bench-bounds
+        baremetal-deps baremetal-build bench-bounds bench-python-suite
 
 all: lib
 
@@ -285,6 +287,18 @@ bench-deps:
 # A full run, then its tables into README.md (between the bench markers).
 bench-readme: bench
 	bench/update_readme.py
+
+# Peak RSS and time of Python's regression suite in one process, on kmem
+# and every peer (bench/python_suite.py; about 45 s a run, 3 runs each):
+# too long for make bench. PYSUITE_ARGS: e.g. --reps 5, --modules a,b.
+PYSUITE_PACKAGES := python3.11=/usr/bin/python3.11 \
+                    libpython3.11-testsuite=/usr/lib/python3.11/test/test_list.py \
+                    libjemalloc-dev=lib:libjemalloc.so.2 libgoogle-perftools-dev=lib:libtcmalloc.so.4 \
+                    libmimalloc-dev=lib:libmimalloc.so.2
+bench-python-suite:
+	@mk/debian-packages.sh "make bench-python-suite" $(PYSUITE_PACKAGES) || true
+	$(BUILD) O=$(REL) lib
+	bench/python_suite.py --build $(REL) $(PYSUITE_ARGS)
 
 # Every workload once, quickly, on kmem and glibc: they run and check
 # their own results (timings are not judged).

@@ -29,6 +29,7 @@ programs that are measured):
                         -> callgrind -> supervise
                         -> supervise, workloads, discovery
   bench/callgrind.py -> callgrind -> supervise
+  bench/python_suite.py -> discovery, supervise
   (run.py also asks discovery and workloads for the names it accepts, and
   both fronts ask supervise to become the subreaper)
 
