@@ -207,6 +207,10 @@ static void carve_storm(void)
     kmem_trim();
 }
 
+/* The smallest large block: one page past the largest bucket (3 pages in
+ * the 1988 geometry, 5 with quarter steps). */
+#define LEAST_LARGE (KMEM_MAXALLOCSAVE + 4096)
+
 /* Free runs of 65..79 pages (one bin) separated by live pages, and
  * nothing larger free: a request of 79 pages looks at each. */
 enum { GAPS = 96 };
@@ -247,14 +251,14 @@ static void purge_storm(void)
     static void *blocks[2 * N];
     kmem_set_decay_ms(1000);
     for (int i = 0; i < 2 * N; i++)
-        blocks[i] = alloc(3 * 4096, M_RT);
+        blocks[i] = alloc(LEAST_LARGE, M_RT);
     for (int i = 0; i < 2 * N; i += 2)
-        release(blocks[i], 3 * 4096, M_RT); /* dirty runs between live blocks */
+        release(blocks[i], LEAST_LARGE, M_RT); /* dirty runs between live blocks */
     kmem_set_decay_ms(1);
     machine_delay_ms(3);
-    release(blocks[1], 3 * 4096, M_RT); /* this one finds them all aged */
+    release(blocks[1], LEAST_LARGE, M_RT); /* this one finds them all aged */
     for (int i = 3; i < 2 * N; i += 2)
-        release(blocks[i], 3 * 4096, M_RT);
+        release(blocks[i], LEAST_LARGE, M_RT);
     kmem_set_decay_ms(1000);
     kmem_trim();
 }

@@ -26,12 +26,14 @@
 
 /* ---- geometry -------------------------------------------------------------
  * The page: the unit of the arena and of the page-descriptor table. The
- * 1988 cut-off between buckets and whole pages is two pages
- * (MAXALLOCSAVE). The smallest piece is 16 bytes, which keeps every piece
- * 16-byte aligned. */
+ * cut-off between buckets and whole pages (MAXALLOCSAVE) is where the
+ * geometry's sizes stop beating whole pages: two pages for the 1988
+ * powers of two (2.5 pages would take 4 as a power of two, 3 as pages),
+ * four for quarter steps, whose 2.5 and 3.5 pages beat 3 and 4 (above,
+ * 5, 6, 7, 8 pages are whole pages anyway). The smallest piece is 16
+ * bytes, which keeps every piece 16-byte aligned. */
 #define KMEM_PAGE_SHIFT   12
 #define KMEM_PAGE_SIZE    ((size_t)1 << KMEM_PAGE_SHIFT)
-#define KMEM_MAXALLOCSAVE (2 * KMEM_PAGE_SIZE)
 #define KMEM_MINALLOC     16
 
 /* Buckets are numbered from 1 (0 marks "no bucket" in page descriptors). */
@@ -44,6 +46,7 @@
 #if KMEM_CLASSES_PER_DOUBLING == 1
 /* The 1988 geometry: powers of two, 16 .. 8192. */
 #define KMEM_NBUCKETS 10
+#define KMEM_MAXALLOCSAVE (2 * KMEM_PAGE_SIZE)
 #define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v5)
 
 static inline unsigned kmem_bucket_index(size_t size)
@@ -57,10 +60,11 @@ static inline size_t kmem_bucket_size(unsigned index)
 }
 #elif KMEM_CLASSES_PER_DOUBLING == 4
 /* Four sizes per doubling: 16, 32, 48, 64, then 2^e * (5/4, 6/4, 7/4, 8/4)
- * up to 8192. Every size is a multiple of 16; the powers of two are kept,
+ * up to 16384. Every size is a multiple of 16; the powers of two are kept,
  * so a request of exactly 2^k is still served from a 2^k-aligned piece. */
-#define KMEM_NBUCKETS 32
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v5)
+#define KMEM_NBUCKETS 36
+#define KMEM_MAXALLOCSAVE (4 * KMEM_PAGE_SIZE)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v6)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {

@@ -135,8 +135,8 @@ static void test_nowait_large(void)
      * piece fits exactly, then nothing more. */
     void *q = kmem_malloc(LARGE_REQ, t, KM_NOWAIT);
     CHECK(q == NULL, "large allocation past the limit returned %p", q);
-    q = kmem_malloc(8193, t, KM_NOWAIT); /* 3 pages */
-    CHECK(q == NULL, "3-page allocation past the limit returned %p", q);
+    q = kmem_malloc(KMEM_MAXALLOCSAVE + 1, t, KM_NOWAIT); /* the least large block */
+    CHECK(q == NULL, "smallest large allocation past the limit returned %p", q);
     CHECK_EQ(stats_of(t).limblocks, lb + 2);
     void *exact = kmem_malloc(SMALL_REQ, t, KM_NOWAIT);
     CHECK(exact != NULL, "1024 bytes with exactly 1024 bytes of room failed");
@@ -153,9 +153,9 @@ static void test_nowait_large(void)
     CHECK_EQ(kmem_usable_size(p[0]), LARGE_SIZE);
     CHECK_EQ(stats_of(t).limblocks, lb + 4); /* one refused request */
     lb = stats_of(t).limblocks - 4; /* a miscount above is reported once */
-    q = kmem_realloc(p[0], 3 * 4096, t, KM_NOWAIT);
+    q = kmem_realloc(p[0], 5 * 4096, t, KM_NOWAIT);
     CHECK(q == p[0], "shrinking a large block in place gave %p for %p", q, p[0]);
-    CHECK_EQ(pattern_check_prefix(p[0], 3 * 4096, LARGE_REQ, 100), (size_t)-1);
+    CHECK_EQ(pattern_check_prefix(p[0], 5 * 4096, LARGE_REQ, 100), (size_t)-1);
     CHECK_EQ(stats_of(t).memuse, limit - 2 * 4096);
 
     /* After a free, a large request succeeds again. */
@@ -233,7 +233,7 @@ static void test_over_limit(void)
     struct kmem_type *t = M_LIMX;
     CHECK_EQ(kmem_type_setlimit(t, 1000), KMEM_OK);
     uint64_t lb = stats_of(t).limblocks;
-    /* Empty type, but 1024 > 1000 and 5 pages > 1000. */
+    /* Empty type, but 1024 > 1000 and 7 pages > 1000. */
     void *q = kmem_malloc(SMALL_REQ, t, KM_NOWAIT);
     CHECK(q == NULL, "NOWAIT request above the limit returned %p", q);
     q = kmem_malloc(LARGE_REQ, t, KM_NOWAIT | KM_ZERO);
@@ -249,9 +249,10 @@ static void test_over_limit(void)
     void *r = kmem_malloc(1, t, KM_NOWAIT);
     CHECK(r == NULL, "request beyond a full limit returned %p", r);
     kmem_free(q, t);
-    CHECK_EQ(kmem_type_setlimit(t, 4 * 4096), KMEM_OK);
-    q = kmem_malloc(3 * 4096 + 1, t, KM_WAITOK);
-    CHECK(q != NULL, "4-page KM_WAITOK request equal to the limit failed");
+    /* The least large block: one page more than the largest bucket. */
+    CHECK_EQ(kmem_type_setlimit(t, KMEM_MAXALLOCSAVE + 4096), KMEM_OK);
+    q = kmem_malloc(KMEM_MAXALLOCSAVE + 1, t, KM_WAITOK);
+    CHECK(q != NULL, "large KM_WAITOK request equal to the limit failed");
     kmem_free(q, t);
     s = stats_of(t);
     CHECK_EQ(s.memuse, 0);

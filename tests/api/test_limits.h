@@ -8,8 +8,8 @@
 
 #define SMALL_REQ   1000u  /* -> the 1024-byte bucket */
 #define SMALL_SIZE  1024u
-#define LARGE_REQ   20000u /* -> 5 pages */
-#define LARGE_SIZE  (5u * 4096u)
+#define LARGE_REQ   28000u /* -> 7 pages, large in either geometry */
+#define LARGE_SIZE  (7u * 4096u)
 
 static struct kmem_type_stats stats_of(const struct kmem_type *t)
 {

@@ -192,21 +192,21 @@ static void test_waitok(void)
 
     /* 5. A large waiter: freeing a small piece is not enough room (it must
      * go back to sleep), freeing enough is. */
-    CHECK_EQ(kmem_type_setlimit(t, limit + 5 * 4096), KMEM_OK); /* 5 pages of room */
+    CHECK_EQ(kmem_type_setlimit(t, limit + LARGE_SIZE), KMEM_OK); /* 7 pages of room */
     void *big = kmem_malloc(LARGE_REQ, t, KM_NOWAIT);
-    REQUIRE(big != NULL, "5 pages with 5 pages of room");
-    CHECK_EQ(stats_of(t).memuse, limit + 5 * 4096);
+    REQUIRE(big != NULL, "7 pages with 7 pages of room");
+    CHECK_EQ(stats_of(t).memuse, limit + LARGE_SIZE);
     lb = stats_of(t).limblocks;
-    waiter_start(&w, t, 5 * 4096, NULL);
+    waiter_start(&w, t, LARGE_SIZE, NULL);
     await_limblocks(t, lb + 1, "large");
     kmem_free(p[0], t); /* 1024 of room: not enough */
     p[0] = NULL;
     sleep_ms(200);
-    CHECK(!waiter_done(&w), "5 pages admitted with 1024 bytes of room: %p", w.result);
-    kmem_free(big, t); /* 1024 + 5 pages of room: enough */
+    CHECK(!waiter_done(&w), "7 pages admitted with 1024 bytes of room: %p", w.result);
+    kmem_free(big, t); /* 1024 + 7 pages of room: enough */
     waiter_join(&w, "large waiter");
-    CHECK_EQ(kmem_usable_size(w.result), 5 * 4096);
-    CHECK_EQ(stats_of(t).memuse, limit - SMALL_SIZE + 5 * 4096);
+    CHECK_EQ(kmem_usable_size(w.result), LARGE_SIZE);
+    CHECK_EQ(stats_of(t).memuse, limit - SMALL_SIZE + LARGE_SIZE);
     kmem_free(w.result, t);
 
     /* 6. kmem_realloc with KM_WAITOK waits as kmem_malloc does. Fill to
@@ -238,7 +238,7 @@ static void test_waitok(void)
     s = stats_of(t);
     CHECK_EQ(s.inuse, 0);
     CHECK_EQ(s.memuse, 0);
-    CHECK(s.maxused <= limit + 5 * 4096, "maxused %" PRIu64, s.maxused);
+    CHECK(s.maxused <= limit + LARGE_SIZE, "maxused %" PRIu64, s.maxused);
     CHECK_EQ(kmem_type_setlimit(t, 0), KMEM_OK);
 }
 
@@ -260,8 +260,8 @@ struct contender {
 static size_t ct_size(struct rng *r)
 {
     switch (rng_below(r, 8)) {
-    case 0: return LARGE_REQ;                    /* 5 pages */
-    case 1: return 8193 + rng_below(r, 8192);    /* 3..4 pages */
+    case 0: return LARGE_REQ;                    /* 7 pages */
+    case 1: return 8193 + rng_below(r, 8192);    /* 3..4 pages, or the top buckets */
     case 2: return 4097 + rng_below(r, 4096);    /* the 8192 bucket */
     case 3: return SMALL_REQ;
     default: return 1 + rng_below(r, 2048);      /* 16..2048 */

@@ -152,8 +152,9 @@ static inline void kmem_bucket_unlock(unsigned b)
 /*
  * Take up to n pieces of bucket b into out[], carving a new slab only if
  * none is free (and then one); each still carries the free key. Returns
- * how many were taken, fewer than n when a new slab was needed; 0 when
- * the arena is exhausted. The caller holds the bucket lock (a
+ * how many were taken: fewer than n when more would have taken a second
+ * new slab, or a first one after pieces already free; 0 when the arena is
+ * exhausted. The caller holds the bucket lock (a
  * thread cache's refill).
  */
 uint32_t kmem_bucket_take_locked(unsigned b, uint32_t n, void **out);
@@ -217,9 +218,9 @@ struct kmem_piece_place kmem_piece_locate(unsigned b, uint32_t page, uintptr_t a
 
 /* Whether addr, in page `page` of a slab of bucket b, is the start of one
  * of its pieces: pp_exact of kmem_piece_locate, without the index. The
- * bucket's own copy of the magic: the fast
- * path's table may be another object in a program that links the shared
- * library and copies its data (a copy relocation). */
+ * bucket's own copy of the magic: the fast path's table may be another
+ * object in a program that links the shared library and copies its data
+ * (a copy relocation). */
 static inline bool kmem_piece_starts(unsigned b, uint32_t page, uintptr_t addr)
 {
     const struct kmem_page *d = kmem_page_of(page);

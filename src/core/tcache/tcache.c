@@ -28,8 +28,8 @@ static void *no_stack[1] = { (void *)(uintptr_t)no_piece };
 #define NO_BINS_11 NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN
 #if KMEM_NBUCKETS + 1 == 11
 #define NO_BINS { NO_BINS_11 }
-#elif KMEM_NBUCKETS + 1 == 33
-#define NO_BINS { NO_BINS_11, NO_BINS_11, NO_BINS_11 }
+#elif KMEM_NBUCKETS + 1 == 37
+#define NO_BINS { NO_BINS_11, NO_BINS_11, NO_BINS_11, NO_BIN, NO_BIN, NO_BIN, NO_BIN }
 #else
 #error "write out NO_BINS for this number of buckets"
 #endif
