@@ -114,8 +114,8 @@
  * one free run has r' pages, where r is the most pages one request takes
  * (ceil(n / 4096) for the largest request n above KMEM_MAXALLOCSAVE; a
  * slab: at most 7 pages, 2 with GEOMETRY=pow2), r' = r for r <= 64 and
- * r + floor(r / 4) above (a run of r' pages is always found: kmem_run_find) — and no
- * request within L fails. P is the arena's pages: kmem_arena_stats'
+ * r + floor(r / 4) above (a run of r' pages is always found:
+ * kmem_run_find) — and no request within L fails. P is the arena's pages: kmem_arena_stats'
  * reserved / 4096; a region of M bytes gives at least
  * (M - 20 KiB) / 4120 of them (8 bytes of descriptor and 16 of run
  * record a page, the tables rounded to pages).
