@@ -25,14 +25,9 @@ static const uintptr_t no_piece[2] __attribute__((aligned(16)));
 static void *no_stack[1] = { (void *)(uintptr_t)no_piece };
 #define NO_STACK (&no_stack[1])
 #define NO_BIN   { NO_STACK, NO_STACK, NO_STACK, NULL, { 0, 0, 0 }, 0, 0 }
-#define NO_BINS_11 NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN, NO_BIN
-#if KMEM_NBUCKETS + 1 == 11
-#define NO_BINS { NO_BINS_11 }
-#elif KMEM_NBUCKETS + 1 == 37
-#define NO_BINS { NO_BINS_11, NO_BINS_11, NO_BINS_11, NO_BIN, NO_BIN, NO_BIN, NO_BIN }
-#else
-#error "write out NO_BINS for this number of buckets"
-#endif
+/* Every bin, whatever the geometry's number of buckets (a GNU range
+ * designator, which GCC and Clang both take). */
+#define NO_BINS  { [0 ... KMEM_NBUCKETS] = NO_BIN }
 
 #if KMEM_THREAD_CACHE
 KMEM_API __thread struct kmem_tcache KMEM_ABI(kmem_tcache)
