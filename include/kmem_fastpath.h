@@ -60,26 +60,41 @@ static inline size_t kmem_bucket_size(unsigned index)
 }
 #elif KMEM_CLASSES_PER_DOUBLING == 4
 /* Four sizes per doubling: 16, 32, 48, 64, then 2^e * (5/4, 6/4, 7/4, 8/4)
- * up to 16384. Every size is a multiple of 16; the powers of two are kept,
- * so a request of exactly 2^k is still served from a 2^k-aligned piece. */
-#define KMEM_NBUCKETS 36
+ * up to 16384; and from 4096 on, a fifth size in each doubling, 2^e * 9/8
+ * (4608, 9216): a page or two of payload with a header in front, a
+ * common request (SQLite's page cache asks for 4368 bytes, CPython's
+ * parser arenas for 8224) that the next quarter step would round up by a
+ * sixth to a quarter. Every size is a multiple of 16; the powers of two
+ * are kept, so a request of exactly 2^k is still served from a
+ * 2^k-aligned piece. */
+#define KMEM_NBUCKETS 38
 #define KMEM_MAXALLOCSAVE (4 * KMEM_PAGE_SIZE)
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v6)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v7)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
     if (size <= 64)
         return size <= 16 ? 1u : (unsigned)((size + 15) >> 4);
     unsigned e = 63u - (unsigned)__builtin_clzll(size - 1); /* 2^e < size */
-    return 4u * e - 23u + (unsigned)((size - 1) >> (e - 2));
+    unsigned quarter = (unsigned)((size - 1) >> (e - 2));  /* 4..7 */
+    if (e < 12)
+        return 4u * e - 23u + quarter;
+    /* Past 4096: the 9/8 sizes of this doubling and the ones below. */
+    if (size <= (size_t)9 << (e - 3))
+        return 5u * e - 31u;
+    return 5u * e - 34u + quarter;
 }
 
 static inline size_t kmem_bucket_size(unsigned index)
 {
     if (index <= 4)
         return (size_t)16 * index;
-    unsigned j = index - 5, e = 6 + j / 4;
-    return ((size_t)1 << e) + (size_t)(j % 4 + 1) * ((size_t)1 << (e - 2));
+    if (index <= 28) {
+        unsigned j = index - 5, e = 6 + j / 4;
+        return ((size_t)1 << e) + (size_t)(j % 4 + 1) * ((size_t)1 << (e - 2));
+    }
+    unsigned j = index - 29, e = 12 + j / 5, step = j % 5; /* 9/8, then quarters */
+    return ((size_t)1 << e) + (step == 0 ? (size_t)1 << (e - 3) : (size_t)step << (e - 2));
 }
 #else
 #error "KMEM_CLASSES_PER_DOUBLING must be 1 or 4"

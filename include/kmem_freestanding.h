@@ -37,36 +37,36 @@
  * brackets is the mean). No operation below loops over the region, a
  * slab's pieces or a list of free runs, except where a size is named.
  *
- *   small request (<= 16 KiB), a free piece at hand   O(1)  473 [296]
- *   small request that carves a slab                 O(1)  1128 [969]
+ *   small request (<= 16 KiB), a free piece at hand   O(1)  484 [304]
+ *   small request that carves a slab                 O(1)  1149 [979]
  *     (a page run from the arena: a bitmap of 168 bins, at most 8 runs of
  *     one list looked at, at most 8 page descriptors written; the pieces
  *     are cut one at a time as they are taken, not when it is carved)
- *   small free                                       O(1)  533 [240]
+ *   small free                                       O(1)  528 [239]
  *   large request of p pages (p >= 5)          O(1) + O(p)  964 for p <= 16,
  *                                             2621 for 256, 29501 for 4096
  *     (about 7 instructions a page: each page's descriptor is written)
- *   large free of p pages                      O(1) + O(p)  1497 for p <= 16,
+ *   large free of p pages                      O(1) + O(p)  1741 for p <= 16,
  *                                             12979 for 4096
  *     (about 3 a page; joining both neighbours is O(1); it gives back at
  *     most 2 free runs, one call of the decommit hook each)
  *   kmem_realloc                       a request, a copy of the smaller
- *     size, a free: 9964 [2356] moving a small block (16 KiB copied); in
+ *     size, a free: 9989 [2396] moving a small block (16 KiB copied); in
  *     place for a large block: O(pages added or removed)
  *   a type with a limit: its counters under the types lock, O(1):
- *     request 6792 [6016], refusal 3069, free 226
+ *     request 7615 [6839], refusal 3483, free 226
  *     (a free wakes: one call of the wake hook when someone waits)
  *   kmem_maintain                    O(buckets + empty slabs released +
  *     dirty runs given back, each released slab's list checked: O(its
- *     pieces)): 646152 with 36 buckets of idle slabs
+ *     pieces)): 680089 with 38 buckets of idle slabs
  *   a request that finds the region full first gives back everything
- *     idle, as kmem_trim: O(pages of the region): 4720378 for 32 MiB
+ *     idle, as kmem_trim: O(pages of the region): 4716182 for 32 MiB
  *     (7900 pages); then it is a request as above
  *   a KM_WAITOK request at its type's limit waits for a free (unbounded)
  *   kmem_check, kmem_stats_print, kmem_trim: O(region)
  *
  * On rv32imac, where the 64-bit counters go through __atomic_*_8 calls: a
- * small request 637 [418], 1360 carving, a small free 625 [273].
+ * small request 645 [422], 1380 carving, a small free 622 [272].
  *
  * Measured at kmem 0.1.0, git 994da64 and after: the checks of a free
  * piece's marks (a hand-out refuses a piece changed after it was freed,
@@ -113,7 +113,7 @@
  *
  * one free run has r' pages, where r is the most pages one request takes
  * (ceil(n / 4096) for the largest request n above KMEM_MAXALLOCSAVE; a
- * slab: at most 7 pages, 2 with GEOMETRY=pow2), r' = r for r <= 64 and
+ * slab: at most 8 pages, 2 with GEOMETRY=pow2), r' = r for r <= 64 and
  * r + floor(r / 4) above (a run of r' pages is always found:
  * kmem_run_find) — and no request within L fails. P is the arena's pages: kmem_arena_stats'
  * reserved / 4096; a region of M bytes gives at least
@@ -121,9 +121,10 @@
  * record a page, the tables rounded to pages).
  *
  * With every bucket in use the crude forms give, for l = L / 4096:
- * U <= 37.2 l + 94 and B <= 22.4 l + 36 (1988 powers of two: U <= 11 l +
- * 11, B <= 9.9 l + 10); with small requests only (r = 7),
- * P >= 171 l + 317: about 171 L, where o1heap states 2 L (1 + log2 n).
+ * U <= 39.2 l + 109 and B <= 22.7 l + 38 (1988 powers of two: U <= 11 l +
+ * 11, B <= 9.9 l + 10); with small requests only (r = 8, the 4608-byte
+ * bucket's slabs), P >= 198 l + 383: about 198 L, where o1heap states
+ * 2 L (1 + log2 n).
  * The bound is loose — it charges every block a whole gap of r' - 1
  * pages, where best-fit bins let an adversary waste at most some of
  * them. tests/freestanding/test_bounds.c cuts the arena to exactly the

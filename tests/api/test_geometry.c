@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_geometry.c — bucket index, usable size and alignment for every size
- * from 0 to 3 pages, against a reference computed here independently of
+ * up to two pages past the cut-off (MAXALLOCSAVE), against a reference computed here independently of
  * kmem's formulas; the fast path's divisibility test for every offset;
  * and "a request for exactly a bucket size costs exactly that size".
  */
@@ -14,7 +14,7 @@ KMEM_TYPE_DEFINE(M_GEOM, "geometry", "geometry test");
 /* The reference list of bucket sizes, built by the rule in DESIGN.md
  * rather than by kmem's formula: powers of two from 16 (1988), or with
  * four classes per doubling, multiples of 16 up to 64 and then
- * 2^e * {5,6,7,8}/4. */
+ * 2^e * {5,6,7,8}/4, with 2^e * 9/8 before them from 4096 on. */
 static size_t ref_sizes[64];
 static unsigned ref_count;
 
@@ -26,9 +26,12 @@ static void build_reference(void)
 #else
     for (size_t s = 16; s <= 64; s += 16)
         ref_sizes[ref_count++] = s;
-    for (size_t base = 64; base < KMEM_MAXALLOCSAVE; base *= 2)
+    for (size_t base = 64; base < KMEM_MAXALLOCSAVE; base *= 2) {
+        if (base >= 4096)
+            ref_sizes[ref_count++] = base * 9 / 8;
         for (size_t k = 5; k <= 8; k++)
             ref_sizes[ref_count++] = base * k / 4;
+    }
 #endif
 }
 
@@ -57,8 +60,8 @@ int main(void)
     CHECK_EQ(ref_count, KMEM_NBUCKETS);
     CHECK_EQ(kmem_nbuckets(), KMEM_NBUCKETS);
 
-    /* Index and size functions, every size from 0 to 3 pages. */
-    for (size_t n = 0; n <= 3 * KMEM_PAGE_SIZE; n++) {
+    /* Index and size functions, every size up to two pages past the cut-off. */
+    for (size_t n = 0; n <= KMEM_MAXALLOCSAVE + 2 * KMEM_PAGE_SIZE; n++) {
         size_t rounded;
         if (n <= KMEM_MAXALLOCSAVE) {
             unsigned want = ref_index(n);

@@ -18,7 +18,7 @@
  * them, and a thread that only frees a size (a consumer of what others
  * allocate) never refills it and keeps at most kc_room_least of it. A
  * thread that stops allocating holds at most sum(kc_highwat * kc_size)
- * bytes in its cache: 1104 KiB with four classes per doubling, 252 KiB with
+ * bytes in its cache: 1172 KiB with the default classes, 252 KiB with
  * the 1988 buckets (KMEM_TCACHE_BYTES scales it); when it exits, its cache
  * goes back to the buckets.
  *
