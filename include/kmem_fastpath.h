@@ -76,13 +76,12 @@ static inline unsigned kmem_bucket_index(size_t size)
     if (size <= 64)
         return size <= 16 ? 1u : (unsigned)((size + 15) >> 4);
     unsigned e = 63u - (unsigned)__builtin_clzll(size - 1); /* 2^e < size */
-    unsigned quarter = (unsigned)((size - 1) >> (e - 2));  /* 4..7 */
-    if (e < 12)
-        return 4u * e - 23u + quarter;
-    /* Past 4096: the 9/8 sizes of this doubling and the ones below. */
-    if (size <= (size_t)9 << (e - 3))
-        return 5u * e - 31u;
-    return 5u * e - 34u + quarter;
+    unsigned index = 4u * e - 23u + (unsigned)((size - 1) >> (e - 2)); /* quarter steps */
+    /* Past 4096, the 9/8 sizes below: one in each doubling from 4096 up to
+     * 2^e, and this doubling's own when size is past it. */
+    if (e >= 12)
+        index += e - 12u + (size > (size_t)9 << (e - 3));
+    return index;
 }
 
 static inline size_t kmem_bucket_size(unsigned index)
