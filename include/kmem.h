@@ -187,7 +187,7 @@ struct kmem_arena_stats {
     uint64_t dirty_free;      /* free pages still resident, kept for reuse */
     uint64_t clean_free;      /* free pages given back, below the high mark */
     uint64_t high_mark;       /* bytes of the arena ever used (the frontier) */
-    uint64_t metadata;        /* bytes of page descriptors and run records in use */
+    uint64_t metadata;        /* bytes of page descriptors, page map and run records in use */
     uint64_t decommit_calls;  /* times pages were given back to the system */
     uint64_t decommit_bytes;  /* bytes given back, in total */
     uint64_t commit_calls;    /* times address space was made usable */

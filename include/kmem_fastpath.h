@@ -47,7 +47,7 @@
 /* The 1988 geometry: powers of two, 16 .. 8192. */
 #define KMEM_NBUCKETS 10
 #define KMEM_MAXALLOCSAVE (2 * KMEM_PAGE_SIZE)
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v5)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_p2v6)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -69,7 +69,7 @@ static inline size_t kmem_bucket_size(unsigned index)
  * 2^k-aligned piece. */
 #define KMEM_NBUCKETS 38
 #define KMEM_MAXALLOCSAVE (4 * KMEM_PAGE_SIZE)
-#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v7)
+#define KMEM_ABI(name) KMEM_ABI_CACHE_(name##_q4v8)
 
 static inline unsigned kmem_bucket_index(size_t size)
 {
@@ -184,6 +184,16 @@ struct kmem_page {
 
 #define KMEM_TAIL_BIT 0x40
 
+/* ---- the page map: what a free's fast path reads of a descriptor ----------
+ * One entry a page, in a table of its own (src/core/arena/layout.h says
+ * why and keeps it equal to the descriptors). */
+struct kmem_map_entry {
+    uint8_t me_kind; /* a slab's page: the descriptor's ku_kind; any other
+                        page: 0 */
+    uint8_t me_back; /* a later page of a slab: pages back to its first
+                        (its ku_word); 0 for every other page */
+};
+
 /* ---- the thread cache -------------------------------------------------------
  * Each bin is a stack of free pieces in [tb_low, tb_sp), at most the
  * bucket's kc_highwat of them. A pop and a push move one pointer and write
@@ -244,7 +254,7 @@ struct kmem_fastpath {
                                                object's */
     uintptr_t fp_base;                      /* first page of the arena */
     uintptr_t fp_size;                      /* bytes of pages; 0 before init */
-    const struct kmem_page *fp_pages;       /* descriptor of each page */
+    const struct kmem_map_entry *fp_map;    /* the page map: an entry a page */
     uintptr_t fp_secret;                    /* [A] free key = secret ^ address */
     uint32_t fp_magic[256];                 /* by page kind: ceil(2^32 / size) for a
                                                slab's first page, 0 for others */
@@ -409,8 +419,10 @@ static inline int kmem_piece_at(const struct kmem_fastpath *fp, size_t kind, uin
  * and the bin has room, counting the free in the bin's own counters
  * (`own`) or at the type's ks_fast, read only once the pointer is known
  * to be a piece; return 0 to send the caller to its slow path (which also
- * reports bad pointers, double frees and a NULL type). The page
- * descriptor alone says whether ptr starts a piece, and of which bucket. */
+ * reports bad pointers, double frees and a NULL type). The page's entry
+ * in the page map alone says whether ptr starts a piece, and of which
+ * bucket: two bytes a page, apart from the descriptors (whose slab fields
+ * change as the slab takes pieces back, on any thread). */
 static inline int kmem_cache_push_as(void *ptr, const struct kmem_type *type, int own)
 {
     if (!KMEM_THREAD_CACHE)
@@ -419,8 +431,8 @@ static inline int kmem_cache_push_as(void *ptr, const struct kmem_type *type, in
     uintptr_t off = (uintptr_t)ptr - fp->fp_base;
     if (off >= fp->fp_size)
         return 0;
-    const struct kmem_page *page = &fp->fp_pages[off >> KMEM_PAGE_SHIFT];
-    size_t index = page->ku_kind;
+    const struct kmem_map_entry *entry = &fp->fp_map[off >> KMEM_PAGE_SHIFT];
+    size_t index = entry->me_kind;
     uint32_t in_slab = (uint32_t)(off & (KMEM_PAGE_SIZE - 1));
     /* Fails for pages that are not a slab's first (limit 0) and for
      * addresses that are not the start of a piece. */
@@ -430,7 +442,7 @@ static inline int kmem_cache_push_as(void *ptr, const struct kmem_type *type, in
         /* A later page of a slab of several: the offset is from the
          * slab's first page. */
         index &= KMEM_TAIL_BIT - 1;
-        if (!kmem_piece_at(fp, index, in_slab + (page->ku_word << KMEM_PAGE_SHIFT)))
+        if (!kmem_piece_at(fp, index, in_slab + ((uint32_t)entry->me_back << KMEM_PAGE_SHIFT)))
             return 0;
     }
     uintptr_t key = kmem_piece_key(ptr);

@@ -37,36 +37,37 @@
  * brackets is the mean). No operation below loops over the region, a
  * slab's pieces or a list of free runs, except where a size is named.
  *
- *   small request (<= 16 KiB), a free piece at hand   O(1)  484 [304]
- *   small request that carves a slab                 O(1)  1149 [979]
+ *   small request (<= 16 KiB), a free piece at hand   O(1)  479 [302]
+ *   small request that carves a slab                 O(1)  1231 [1016]
  *     (a page run from the arena: a bitmap of 168 bins, at most 8 runs of
- *     one list looked at, at most 8 page descriptors written; the pieces
+ *     one list looked at, at most 8 page descriptors and map entries
+ *     written; the pieces
  *     are cut one at a time as they are taken, not when it is carved)
  *   small free                                       O(1)  528 [239]
- *   large request of p pages (p >= 5)          O(1) + O(p)  964 for p <= 16,
- *                                             2621 for 256, 29501 for 4096
- *     (about 7 instructions a page: each page's descriptor is written)
- *   large free of p pages                      O(1) + O(p)  1741 for p <= 16,
- *                                             12979 for 4096
+ *   large request of p pages (p >= 5)          O(1) + O(p)  989 for p <= 16,
+ *                                             2891 for 256, 33611 for 4096
+ *     (about 8 instructions a page: each page's descriptor is written)
+ *   large free of p pages                      O(1) + O(p)  1527 for p <= 16,
+ *                                             12981 for 4096
  *     (about 3 a page; joining both neighbours is O(1); it gives back at
  *     most 2 free runs, one call of the decommit hook each)
  *   kmem_realloc                       a request, a copy of the smaller
- *     size, a free: 9989 [2396] moving a small block (16 KiB copied); in
+ *     size, a free: 9987 [2393] moving a small block (16 KiB copied); in
  *     place for a large block: O(pages added or removed)
  *   a type with a limit: its counters under the types lock, O(1):
- *     request 7615 [6839], refusal 3483, free 226
+ *     request 7626 [6837], refusal 3481, free 226
  *     (a free wakes: one call of the wake hook when someone waits)
  *   kmem_maintain                    O(buckets + empty slabs released +
  *     dirty runs given back, each released slab's list checked: O(its
- *     pieces)): 680089 with 38 buckets of idle slabs
+ *     pieces)): 702234 with 38 buckets of idle slabs
  *   a request that finds the region full first gives back everything
- *     idle, as kmem_trim: O(pages of the region): 4716182 for 32 MiB
+ *     idle, as kmem_trim: O(pages of the region): 4935743 for 32 MiB
  *     (7900 pages); then it is a request as above
  *   a KM_WAITOK request at its type's limit waits for a free (unbounded)
  *   kmem_check, kmem_stats_print, kmem_trim: O(region)
  *
  * On rv32imac, where the 64-bit counters go through __atomic_*_8 calls: a
- * small request 645 [422], 1380 carving, a small free 622 [272].
+ * small request 645 [423], 1443 carving, a small free 622 [272].
  *
  * Measured at kmem 0.1.0, git 994da64 and after: the checks of a free
  * piece's marks (a hand-out refuses a piece changed after it was freed,
@@ -117,8 +118,8 @@
  * r + floor(r / 4) above (a run of r' pages is always found:
  * kmem_run_find) — and no request within L fails. P is the arena's pages: kmem_arena_stats'
  * reserved / 4096; a region of M bytes gives at least
- * (M - 20 KiB) / 4120 of them (8 bytes of descriptor and 16 of run
- * record a page, the tables rounded to pages).
+ * (M - 20 KiB) / 4122 of them (8 bytes of descriptor, 2 of page map and
+ * 16 of run record a page, the tables rounded to pages).
  *
  * With every bucket in use the crude forms give, for l = L / 4096:
  * U <= 39.2 l + 109 and B <= 22.7 l + 38 (1988 powers of two: U <= 11 l +
@@ -164,7 +165,8 @@ struct kmem_hooks {
 };
 
 /* Start kmem over [region, region+size). The region must stay valid
- * forever; about 1% of it holds page descriptors and run records. Returns
+ * forever; under 1% of it holds page descriptors, the page map and run
+ * records. Returns
  * KMEM_OK, KMEM_ERR_BUSY if kmem already started, KMEM_ERR_INVAL for a
  * NULL or too small (< 1 MiB) region or missing hooks. Call it before any
  * other kmem function. */

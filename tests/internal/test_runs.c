@@ -3,7 +3,7 @@
  * test_runs.c — the arena's run allocator (core/arena) on its own, over a
  * private reservation of 64 MiB: the size bins, which run a request gets,
  * joining freed neighbours, aligned runs, growing and shrinking in place,
- * purging, and a long random sequence with kmem_arena_check after every
+ * purging, the page map, and a long random sequence with kmem_arena_check after every
  * step and a shadow map of the pages that no two live runs may share.
  *
  *   KMEM_TEST_SEED, KMEM_TEST_OPS (default 20000) vary the random part.
@@ -83,6 +83,42 @@ static void test_which_run(void)
     CHECK(id != 0 && kmem_run(id)->rn_npages == kmem_arena.ka_npages,
           "after freeing everything: a run of %u pages of %u", id ? kmem_run(id)->rn_npages : 0,
           kmem_arena.ka_npages);
+}
+
+/* The page map follows every change of kind (a slab made, a block taken,
+ * grown, given back), and kmem_arena_check finds an entry that does not. */
+static void test_page_map(void)
+{
+    uint32_t p = take(6, 1);
+    CHECK_EQ(kmem_arena.ka_map[p].me_kind, 0); /* only slabs are in the map */
+    CHECK_EQ(kmem_arena.ka_map[p + 5].me_kind, 0);
+    /* A slab's later pages count back to its first. */
+    struct kmem_page slab = { 7, 0, 0, 0 };
+    bool zeroed;
+    uint32_t s = kmem_arena_alloc(3, 1, slab, KMEM_KIND_SLAB_TAIL + 7, &zeroed);
+    REQUIRE(s != KMEM_NO_PAGE, "a 3-page slab");
+    CHECK_EQ(kmem_arena.ka_map[s].me_kind, 7);
+    CHECK_EQ(kmem_arena.ka_map[s + 2].me_kind, KMEM_KIND_SLAB_TAIL + 7);
+    CHECK_EQ(kmem_arena.ka_map[s + 2].me_back, 2);
+    CHECK_EQ(kmem_arena_check(), 0);
+    struct kmem_map_entry saved = kmem_arena.ka_map[s + 1];
+    kmem_arena.ka_map[s + 1].me_back = 2;
+    CHECK(kmem_arena_check() != 0, "a wrong map entry not found");
+    kmem_arena.ka_map[s + 1] = saved;
+    CHECK_EQ(kmem_arena_check(), 0);
+    uint32_t slabs[1] = { s };
+    kmem_arena_free_slabs(slabs, 1, 3, false);
+    CHECK_EQ(kmem_arena.ka_map[s + 2].me_kind, 0);
+    CHECK_EQ(s, p + 6); /* so the block can grow into the slab's pages */
+    CHECK(kmem_arena_grow(p, 6, 8, &zeroed), "grow into the freed slab");
+    CHECK_EQ(kmem_arena.ka_map[p + 7].me_kind, 0);
+    CHECK_EQ(kmem_arena_check(), 0);
+    give(p);
+    for (uint32_t i = 0; i < 8; i++)
+        CHECK_EQ(kmem_arena.ka_map[p + i].me_kind, 0);
+    kmem_arena_purge_all(); /* one clean run again, for the tests after */
+    CHECK_EQ(kmem_arena_check(), 0);
+    CHECK_EQ(free_pages(), kmem_arena.ka_npages);
 }
 
 static void test_aligned_and_resize(void)
@@ -191,6 +227,7 @@ int main(void)
     kmem_arena_set_decay(0x7fffffff, 0); /* no purge by age during the test */
     printf("arena of %u pages\n", kmem_arena.ka_npages);
     test_which_run();
+    test_page_map();
     test_aligned_and_resize();
     test_random(seed, ops);
     printf("%ld random operations\n", ops);

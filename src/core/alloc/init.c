@@ -86,7 +86,7 @@ static int start_locked(const struct kmem_options *options)
 
     struct kmem_fastpath *fp = &KMEM_ABI(kmem_fastpath);
     KMEM_RELAXED_STORE(fp->fp_secret, (uintptr_t)(kmem_os_random() | 1)); /* see kmem_piece_key */
-    fp->fp_pages = kmem_arena.ka_pages;
+    fp->fp_map = kmem_arena.ka_map;
     fp->fp_base = kmem_arena.ka_base;
     /* A program that inlines the macros may hold a copy of the fast-path
      * data (a copy relocation): then the exported symbol is the program's

@@ -7,9 +7,9 @@
  *
  * Layout of the reservation:
  *
- *   [ descriptor table: 8 bytes a page ][ run records ][ pages ... ]
+ *   [ descriptors: 8 bytes a page ][ page map: 2 bytes a page ][ run records ][ pages ... ]
  *
- * The two tables are committed at start (they cost only what is touched);
+ * The tables are committed at start (they cost only what is touched);
  * pages are committed, in KMEM_COMMIT_STEP steps, as the highest page in
  * use grows.
  */
@@ -44,34 +44,40 @@ static size_t round_up(size_t v, size_t to)
     return (v + to - 1) & ~(to - 1);
 }
 
-/* Bytes of tables for npages pages, rounded to a commit step. */
-static size_t table_bytes(uint64_t npages, size_t *runs_offset)
+/* Bytes of tables for npages pages, rounded to a page; where the page map
+ * and the run records start. The map starts on a page of its own, so
+ * that it shares no cache line with the descriptors. */
+static size_t table_bytes(uint64_t npages, size_t *map_offset, size_t *runs_offset)
 {
     size_t descs = round_up((size_t)npages * sizeof(struct kmem_page), KMEM_PAGE_SIZE);
+    size_t map = round_up((size_t)npages * sizeof(struct kmem_map_entry), 64);
     size_t runs = ((size_t)npages / 2 + 17) * sizeof(struct kmem_run);
-    *runs_offset = descs;
-    return round_up(descs + runs, KMEM_PAGE_SIZE);
+    *map_offset = descs;
+    *runs_offset = descs + map;
+    return round_up(descs + map + runs, KMEM_PAGE_SIZE);
 }
 
 bool kmem_arena_init(void *base, size_t size)
 {
-    /* Each page costs a page, a descriptor and half a run record. */
-    uint64_t npages = size / (KMEM_PAGE_SIZE + sizeof(struct kmem_page) +
+    /* Each page costs a page, a descriptor, a map entry and half a run
+     * record. */
+    uint64_t npages = size / (KMEM_PAGE_SIZE + sizeof(struct kmem_page) + sizeof(struct kmem_map_entry) +
                               sizeof(struct kmem_run) / 2);
     if (npages > KMEM_ARENA_MAX / KMEM_PAGE_SIZE)
         npages = KMEM_ARENA_MAX / KMEM_PAGE_SIZE;
-    size_t runs_offset = 0;
-    while (npages > 0 && table_bytes(npages, &runs_offset) +
+    size_t map_offset = 0, runs_offset = 0;
+    while (npages > 0 && table_bytes(npages, &map_offset, &runs_offset) +
                                  (size_t)npages * KMEM_PAGE_SIZE > size)
         npages--;
     if (npages < 64)
         return false;
-    size_t meta = table_bytes(npages, &runs_offset);
+    size_t meta = table_bytes(npages, &map_offset, &runs_offset);
     if (!kmem_os_commit(base, meta))
         return false;
 
     char *b = base;
     A.ka_pages = (struct kmem_page *)b;
+    A.ka_map = (struct kmem_map_entry *)(b + map_offset);
     A.ka_runs = (struct kmem_run *)(b + runs_offset);
     A.ka_runs_max = (uint32_t)(npages / 2 + 16);
     A.ka_base = (uintptr_t)(b + meta);
@@ -99,10 +105,8 @@ bool kmem_arena_init(void *base, size_t size)
 static void mark(uint32_t page, uint32_t npages, struct kmem_page head,
                  uint8_t tail_kind)
 {
-    struct kmem_page *d = &A.ka_pages[page];
-    d[0] = head;
-    for (uint32_t i = 1; i < npages; i++)
-        d[i] = (struct kmem_page){ tail_kind, 0, 0, i };
+    kmem_page_set(page, head);
+    kmem_page_set_tails(page, 1, npages, tail_kind);
 }
 /* Count pages taken (+) or given back (-) by what they held. */
 static void account(uint8_t kind, uint32_t npages, int sign)
@@ -262,8 +266,7 @@ bool kmem_arena_grow(uint32_t page, uint32_t old_npages, uint32_t new_npages,
     kmem_run_take(id, more);
     struct kmem_page *d = &A.ka_pages[page];
     d[0].ku_word = new_npages;
-    for (uint32_t i = old_npages; i < new_npages; i++)
-        d[i] = (struct kmem_page){ KMEM_KIND_LARGE_TAIL, 0, 0, i };
+    kmem_page_set_tails(page, old_npages, new_npages, KMEM_KIND_LARGE_TAIL);
     if (page + new_npages > A.ka_high)
         A.ka_high = page + new_npages;
     A.ka_large_pages += more;
@@ -314,7 +317,7 @@ void kmem_arena_read_stats(struct kmem_arena_stats *out)
     out->clean_free = (A.ka_free_pages[KMEM_RUN_CLEAN] + A.ka_busy_pages - untouched)
                       << KMEM_PAGE_SHIFT;
     out->high_mark = (uint64_t)A.ka_high << KMEM_PAGE_SHIFT;
-    out->metadata = (uint64_t)A.ka_high * sizeof(struct kmem_page) +
+    out->metadata = (uint64_t)A.ka_high * (sizeof(struct kmem_page) + sizeof(struct kmem_map_entry)) +
                     (uint64_t)A.ka_runs_used * sizeof(struct kmem_run);
     out->decommit_calls = A.ka_decommit_calls;
     out->decommit_bytes = A.ka_decommit_bytes;

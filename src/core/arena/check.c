@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * check.c — kmem_arena_check: every page descriptor, run record and bin
- * list of the arena against each other and against the arena's counts.
+ * check.c — kmem_arena_check: every page descriptor, page map entry, run
+ * record and bin list of the arena against each other and against the
+ * arena's counts.
  */
 #include "core/arena/arena.h"
 #include "core/arena/runs.h"
@@ -43,6 +44,16 @@ static int check_free_run(uint32_t page, uint32_t *len)
             break;
         }
     return bad;
+}
+
+/* ka_map[p] is kmem_page_map_entry(ka_pages[p]) for p in [from, to). */
+static int check_map(uint32_t from, uint32_t to)
+{
+    for (uint32_t p = from; p < to; p++)
+        if (!kmem_map_entry_is(A.ka_map[p], A.ka_pages[p]))
+            return check_fail("arena: page map disagrees with the descriptor", p,
+                              A.ka_map[p].me_kind);
+    return 0;
 }
 
 int kmem_arena_check(void)
@@ -115,6 +126,11 @@ int kmem_arena_check(void)
         }
         page += len;
     }
+    /* The map says what the descriptors say; above the high mark nothing
+     * is written but the top run's ends. */
+    uint32_t written = A.ka_high < A.ka_npages ? A.ka_high + 1 : A.ka_npages;
+    bad += check_map(0, written);
+    bad += check_map(A.ka_npages - 1, A.ka_npages);
     if (bad == 0) {
         if (free_pages[0] != A.ka_free_pages[0] || free_pages[1] != A.ka_free_pages[1])
             bad += check_fail("arena: free page count", free_pages[0] + free_pages[1],

@@ -47,6 +47,8 @@ struct kmem_arena {
     uint32_t ka_npages;         /* [I] pages in the arena */
     uint32_t ka_runs_max;       /* [I] run records that fit */
     struct kmem_page *ka_pages; /* [I] descriptor table */
+    struct kmem_map_entry *ka_map; /* [I] page map: what the fast path reads
+                                   of each descriptor (kmem_page_map_entry) */
     struct kmem_run *ka_runs;   /* [I] run records, [0] unused */
     struct kmem_commit ka_commit_pages; /* [arena] data pages */
     uint32_t ka_runs_used;      /* [arena] records ever taken */
@@ -80,6 +82,60 @@ extern struct kmem_arena kmem_arena;
 static inline struct kmem_page *kmem_page_of(uint32_t page)
 {
     return &kmem_arena.ka_pages[page];
+}
+
+/* The page map holds, for every page p,
+ *   ka_map[p] == kmem_page_map_entry(ka_pages[p])
+ * whenever the arena lock is free: for a page of a slab its kind, and for
+ * a later one the pages back to the first; 0 for every other page
+ * (struct kmem_map_entry in include/kmem_fastpath.h). It is what a free's
+ * fast path reads (kmem_cache_push_as), kept apart from the descriptors
+ * so that it is dense (2 bytes a page) and written only when a slab is
+ * made or a page freed: the slab fields of the descriptors (ku_freehead,
+ * ku_nfree, ku_word of a first page) change with every piece a slab takes
+ * back, and the free of another thread would wait for their cache line.
+ * Change a kind or a tail's ku_word only with these: kmem_page_set,
+ * kmem_page_set_tails, kmem_page_clear. */
+static inline struct kmem_map_entry kmem_page_map_entry(struct kmem_page d)
+{
+    if (kmem_kind_is_slab(d.ku_kind))
+        return (struct kmem_map_entry){ d.ku_kind, 0 };
+    if (kmem_kind_is_slab_tail(d.ku_kind))
+        return (struct kmem_map_entry){ d.ku_kind, (uint8_t)d.ku_word };
+    return (struct kmem_map_entry){ 0, 0 };
+}
+static inline bool kmem_map_entry_is(struct kmem_map_entry e, struct kmem_page d)
+{
+    struct kmem_map_entry want = kmem_page_map_entry(d);
+    return e.me_kind == want.me_kind && e.me_back == want.me_back;
+}
+static inline void kmem_page_set(uint32_t page, struct kmem_page d)
+{
+    kmem_arena.ka_pages[page] = d;
+    kmem_arena.ka_map[page] = kmem_page_map_entry(d);
+}
+/* Free pages first+i, for i in [from, to), become the i-th pages of the
+ * block that starts at `first`: kind tail_kind, ku_word i. (Free pages'
+ * map entries are 0 already: only a slab's need writing.) */
+static inline void kmem_page_set_tails(uint32_t first, uint32_t from, uint32_t to,
+                                       uint8_t tail_kind)
+{
+    struct kmem_page *d = &kmem_arena.ka_pages[first];
+    for (uint32_t i = from; i < to; i++)
+        d[i] = (struct kmem_page){ tail_kind, 0, 0, i };
+    if (kmem_kind_is_slab_tail(tail_kind))
+        for (uint32_t i = from; i < to; i++)
+            kmem_arena.ka_map[first + i] = (struct kmem_map_entry){ tail_kind, (uint8_t)i };
+}
+/* Descriptors and map entries of [page, page+npages), a whole block or
+ * free pages, to 0 (free). Only a slab has map entries to clear: then
+ * its first has one. */
+static inline void kmem_page_clear(uint32_t page, uint32_t npages)
+{
+    __builtin_memset(&kmem_arena.ka_pages[page], 0, (size_t)npages * sizeof(struct kmem_page));
+    if (kmem_arena.ka_map[page].me_kind != 0)
+        __builtin_memset(&kmem_arena.ka_map[page], 0,
+                         (size_t)npages * sizeof(struct kmem_map_entry));
 }
 static inline void *kmem_page_addr(uint32_t page)
 {

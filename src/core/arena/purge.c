@@ -28,8 +28,8 @@ static uint32_t purge_run(uint32_t id)
     A.ka_busy_pages += npages;
     A.ka_busy_runs++;
     struct kmem_page busy = { KMEM_KIND_BUSY, 0, 0, npages };
-    A.ka_pages[page] = busy;
-    A.ka_pages[page + npages - 1] = busy;
+    kmem_page_set(page, busy);
+    kmem_page_set(page + npages - 1, busy);
     kmem_lock_release(&A.ka_lock);
     kmem_os_decommit(kmem_page_addr(page), (size_t)npages << KMEM_PAGE_SHIFT);
     kmem_lock_acquire(&A.ka_lock);

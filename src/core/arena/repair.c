@@ -4,7 +4,8 @@
  * it: a signal handler forked while its thread held the arena lock (or
  * another thread held it too long to wait for; see kmem_lock_fork). The
  * run records, bins, age list and counts may then be half changed, so
- * they are rebuilt from the page descriptors alone:
+ * they are rebuilt from the page descriptors alone (and the page map,
+ * which may be a step behind them, from the descriptors):
  *
  *   a block is a first page (large, kmem's own, or a slab's) followed by
  *     the tails that count back to it; a large or own block is the
@@ -83,7 +84,7 @@ void kmem_arena_rebuild(void)
     for (uint32_t page = 0; page < high;) {
         uint32_t len = block_at(page, high);
         if (len == 0) {
-            A.ka_pages[page] = (struct kmem_page){ KMEM_KIND_FREE, 0, 0, 0 };
+            kmem_page_set(page, (struct kmem_page){ KMEM_KIND_FREE, 0, 0, 0 });
             if (run == KMEM_NO_PAGE)
                 run = page;
             page++;
@@ -96,14 +97,18 @@ void kmem_arena_rebuild(void)
     }
     if (run != KMEM_NO_PAGE)
         add_run(run, high - run, KMEM_RUN_DIRTY);
+    for (uint32_t page = 0; page < high; page++)
+        A.ka_map[page] = kmem_page_map_entry(A.ka_pages[page]);
     if (high < npages) {
         /* Above the high mark only an interrupted operation wrote
-         * descriptors, upwards from it (and the top run's ends). */
+         * descriptors or map entries, upwards from it (and the top run's
+         * ends). */
         for (uint32_t page = high; page < npages; page++) {
             struct kmem_page *d = &A.ka_pages[page];
-            if (d->ku_kind == KMEM_KIND_FREE && d->ku_word == 0)
+            struct kmem_map_entry e = A.ka_map[page];
+            if (d->ku_kind == KMEM_KIND_FREE && d->ku_word == 0 && e.me_kind == 0 && e.me_back == 0)
                 break;
-            *d = (struct kmem_page){ KMEM_KIND_FREE, 0, 0, 0 };
+            kmem_page_set(page, (struct kmem_page){ KMEM_KIND_FREE, 0, 0, 0 });
         }
         add_run(high, npages - high, KMEM_RUN_CLEAN);
     }

@@ -144,7 +144,7 @@ void kmem_run_place(uint32_t id, uint32_t page, uint32_t npages, unsigned state)
  */
 uint32_t kmem_run_insert_free(uint32_t page, uint32_t npages, unsigned state, uint32_t spare)
 {
-    __builtin_memset(&A.ka_pages[page], 0, (size_t)npages * sizeof(struct kmem_page));
+    kmem_page_clear(page, npages);
     uint32_t start = page, len = npages, id = 0;
 
     uint32_t left = kmem_run_at_edge(page - 1);

@@ -9,6 +9,10 @@
 struct kmem_class kmem_classes[KMEM_NBUCKETS + 1];
 static void *xfer_storage[KMEM_NBUCKETS + 1][KMEM_XFER_MAX_PIECES];
 
+/* A slab's later pages count back to its first in one byte of the page map
+ * (src/core/arena/layout.h). */
+_Static_assert(KMEM_MAXALLOCSAVE <= 8 * KMEM_PAGE_SIZE, "slabs of at most 8 pages");
+
 /* Pages per slab: the fewest (up to 8) that waste at most 1/64 of the slab
  * at the end, else the least wasteful. Powers of two up to a page waste
  * nothing in one page, as in 1988. */
