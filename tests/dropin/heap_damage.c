@@ -98,12 +98,13 @@ static void overflow_into_freed(void)
     allocate_and_hold(6000, 32);
 }
 
-/* Enough frees that most pieces go back onto their slabs' free lists;
+/* Enough frees that most pieces go back onto their slabs' free lists
+ * (40000: past a thread cache and the transfer cache, which holds 16384);
  * then each live block overflows by one byte: the byte that, in a free
  * neighbour on a slab's list, is the index of the next free piece. */
 static void one_byte_into_slab_list(void)
 {
-    enum { N = 20000 };
+    enum { N = 80000 };
     static unsigned char *v[N];
     for (int i = 0; i < N; i++)
         v[i] = malloc(48);
