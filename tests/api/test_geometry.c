@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_geometry.c — bucket index, usable size and alignment for every size
- * up to two pages past the cut-off (MAXALLOCSAVE), against a reference computed here independently of
- * kmem's formulas; the fast path's divisibility test for every offset;
+ * up to two pages past the cut-off (MAXALLOCSAVE), against a reference
+ * computed here independently of kmem's formulas; the fast path's
+ * divisibility test for every offset;
  * and "a request for exactly a bucket size costs exactly that size".
  */
 #include <kmem.h>

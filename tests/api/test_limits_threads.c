@@ -262,7 +262,7 @@ static size_t ct_size(struct rng *r)
     switch (rng_below(r, 8)) {
     case 0: return LARGE_REQ;                    /* 7 pages */
     case 1: return 8193 + rng_below(r, 8192);    /* 3..4 pages, or the top buckets */
-    case 2: return 4097 + rng_below(r, 4096);    /* 4 to 8 KiB: the 8192 bucket, or 4608 to 8192 */
+    case 2: return 4097 + rng_below(r, 4096);    /* 4 to 8 KiB: buckets 4608 to 8192 */
     case 3: return SMALL_REQ;
     default: return 1 + rng_below(r, 2048);      /* 16..2048 */
     }

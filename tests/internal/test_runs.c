@@ -3,8 +3,9 @@
  * test_runs.c — the arena's run allocator (core/arena) on its own, over a
  * private reservation of 64 MiB: the size bins, which run a request gets,
  * joining freed neighbours, aligned runs, growing and shrinking in place,
- * purging, the page map, and a long random sequence with kmem_arena_check after every
- * step and a shadow map of the pages that no two live runs may share.
+ * purging, the page map, and a long random sequence with kmem_arena_check
+ * after every step and a shadow map of the pages that no two live runs
+ * may share.
  *
  *   KMEM_TEST_SEED, KMEM_TEST_OPS (default 20000) vary the random part.
  */

@@ -61,8 +61,8 @@ bool kmem_arena_init(void *base, size_t size)
 {
     /* Each page costs a page, a descriptor, a map entry and half a run
      * record. */
-    uint64_t npages = size / (KMEM_PAGE_SIZE + sizeof(struct kmem_page) + sizeof(struct kmem_map_entry) +
-                              sizeof(struct kmem_run) / 2);
+    uint64_t npages = size / (KMEM_PAGE_SIZE + sizeof(struct kmem_page) +
+                              sizeof(struct kmem_map_entry) + sizeof(struct kmem_run) / 2);
     if (npages > KMEM_ARENA_MAX / KMEM_PAGE_SIZE)
         npages = KMEM_ARENA_MAX / KMEM_PAGE_SIZE;
     size_t map_offset = 0, runs_offset = 0;
@@ -317,7 +317,8 @@ void kmem_arena_read_stats(struct kmem_arena_stats *out)
     out->clean_free = (A.ka_free_pages[KMEM_RUN_CLEAN] + A.ka_busy_pages - untouched)
                       << KMEM_PAGE_SHIFT;
     out->high_mark = (uint64_t)A.ka_high << KMEM_PAGE_SHIFT;
-    out->metadata = (uint64_t)A.ka_high * (sizeof(struct kmem_page) + sizeof(struct kmem_map_entry)) +
+    out->metadata = (uint64_t)A.ka_high *
+                        (sizeof(struct kmem_page) + sizeof(struct kmem_map_entry)) +
                     (uint64_t)A.ka_runs_used * sizeof(struct kmem_run);
     out->decommit_calls = A.ka_decommit_calls;
     out->decommit_bytes = A.ka_decommit_bytes;

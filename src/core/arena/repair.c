@@ -105,8 +105,8 @@ void kmem_arena_rebuild(void)
          * ends). */
         for (uint32_t page = high; page < npages; page++) {
             struct kmem_page *d = &A.ka_pages[page];
-            struct kmem_map_entry e = A.ka_map[page];
-            if (d->ku_kind == KMEM_KIND_FREE && d->ku_word == 0 && e.me_kind == 0 && e.me_back == 0)
+            if (d->ku_kind == KMEM_KIND_FREE && d->ku_word == 0 &&
+                kmem_map_entry_is(A.ka_map[page], *d))
                 break;
             kmem_page_set(page, (struct kmem_page){ KMEM_KIND_FREE, 0, 0, 0 });
         }
